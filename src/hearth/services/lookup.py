@@ -1,0 +1,72 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Resolving ``id|name`` references (``jsonrpc.md`` §8): integers and ASCII-digit strings are ids."""
+
+from __future__ import annotations
+
+import re
+from typing import TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hearth.db.models import Gist, RepoGroup, Repository, User, UserGroup
+from hearth.errors import NotFound
+
+_DIGITS = re.compile(r"[0-9]+")
+# primary keys are 32-bit INTEGER columns; a larger id cannot exist (and PostgreSQL would refuse
+# the literal outright), so it is answered as missing without asking the database
+_ID_LIMIT = 2**31
+T = TypeVar("T")
+
+
+def as_id(ref: int | str) -> int | None:
+    """The primary key ``ref`` names, or None when it is a name."""
+    if isinstance(ref, int):
+        return ref
+    if _DIGITS.fullmatch(ref):
+        return int(ref)
+    return None
+
+
+def is_digits(name: str) -> bool:
+    return bool(_DIGITS.fullmatch(name))
+
+
+def _find(db: Session, model: type[T], pk: str, name_col: str, ref: int | str, code: str) -> T:
+    ident = as_id(ref)
+    if ident is not None:
+        obj = db.get(model, ident) if -_ID_LIMIT <= ident < _ID_LIMIT else None
+    else:
+        obj = db.scalar(select(model).where(getattr(model, name_col) == ref))
+    if obj is None:
+        raise NotFound(code, x=ref)
+    return obj
+
+
+def user(db: Session, ref: int | str) -> User:
+    return _find(db, User, "user_id", "username", ref, "user_not_found")
+
+
+def user_group(db: Session, ref: int | str) -> UserGroup:
+    return _find(db, UserGroup, "users_group_id", "group_name", ref, "user_group_not_found")
+
+
+def repository(db: Session, ref: int | str) -> Repository:
+    repo = _find(db, Repository, "repo_id", "repo_name", ref, "repo_not_found")
+    if repo.state != "ready":
+        raise NotFound("repo_not_found", x=ref)
+    return repo
+
+
+def repo_group(db: Session, ref: int | str) -> RepoGroup:
+    return _find(db, RepoGroup, "group_id", "group_name", ref, "repo_group_not_found")
+
+
+def gist(db: Session, ref: int | str) -> Gist:
+    ident = as_id(ref)
+    obj = db.scalar(select(Gist).where(Gist.access_id == str(ref)))
+    if obj is None and ident is not None and -_ID_LIMIT <= ident < _ID_LIMIT:
+        obj = db.get(Gist, ident)
+    if obj is None:
+        raise NotFound("gist_not_found", x=ref)
+    return obj

@@ -1,0 +1,320 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The one place access is decided (``spec/permissions.md``).
+
+Kallithea 0.7's model: permission rows carry a level, the highest level wins, nothing is inherited at
+check time. Object permissions are computed in SQL over the union of the ``default`` user's row, the
+rows of the user's active groups and the user's own row, so "which of these N repositories may U read"
+is one query (``repo_levels``), never a loop in Python.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+from sqlalchemy import bindparam, case, func, literal, select, union_all
+from sqlalchemy.orm import Session
+
+from hearth.db.models import (
+    GroupUserGroupPerm,
+    GroupUserPerm,
+    RepoGroup,
+    Repository,
+    RepoUserGroupPerm,
+    RepoUserPerm,
+    User,
+    UserGlobalPerm,
+    UserGroup,
+    UserGroupGlobalPerm,
+    UserGroupMember,
+    UserGroupUserGroupPerm,
+    UserGroupUserPerm,
+)
+from hearth.errors import Invalid, NotFound
+
+
+class Level(IntEnum):
+    """Object permission levels; the integer is Kallithea's weight."""
+
+    NONE = 0
+    READ = 1
+    WRITE = 3
+    ADMIN = 4
+
+
+LEVEL_WORDS = {Level.NONE: "none", Level.READ: "read", Level.WRITE: "write", Level.ADMIN: "admin"}
+OBJECT_KINDS = ("repository", "group", "usergroup")
+
+# global permission families: kind -> [(name, weight)]
+GLOBAL_KINDS: dict[str, list[tuple[str, int]]] = {
+    "repository": [(f"repository.{w}", int(lv)) for lv, w in LEVEL_WORDS.items()],
+    "group": [(f"group.{w}", int(lv)) for lv, w in LEVEL_WORDS.items()],
+    "usergroup": [(f"usergroup.{w}", int(lv)) for lv, w in LEVEL_WORDS.items()],
+    "hg.create": [("hg.create.none", 0), ("hg.create.repository", 1)],
+    "hg.fork": [("hg.fork.none", 0), ("hg.fork.repository", 1)],
+    "hg.usergroup.create": [("hg.usergroup.create.false", 0), ("hg.usergroup.create.true", 1)],
+    "hg.register": [
+        ("hg.register.none", 0),
+        ("hg.register.manual_activate", 1),
+        ("hg.register.auto_activate", 2),
+    ],
+    "hg.extern_activate": [("hg.extern_activate.manual", 0), ("hg.extern_activate.auto", 1)],
+}
+ADMIN_PERMISSION = "hg.admin"
+
+# name -> (kind, weight); the 24 names of permissions.md §1
+PERMISSIONS: dict[str, tuple[str, int]] = {
+    name: (kind, weight) for kind, names in GLOBAL_KINDS.items() for name, weight in names
+}
+PERMISSIONS[ADMIN_PERMISSION] = ("hg.admin", 1)
+
+DEFAULT_GLOBALS = (
+    "repository.read",
+    "group.read",
+    "usergroup.read",
+    "hg.create.repository",
+    "hg.fork.repository",
+    "hg.register.manual_activate",
+    "hg.extern_activate.auto",
+)
+
+DEFAULT_USERNAME = "default"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: an authenticated user, or the anonymous ``default`` user."""
+
+    user_id: int
+    username: str
+    admin: bool
+    default_user_id: int
+
+    @property
+    def is_anonymous(self) -> bool:
+        return self.user_id == self.default_user_id
+
+
+def permission_name(kind: str, level: int) -> str:
+    return f"{kind}.{LEVEL_WORDS[Level(level)]}"
+
+
+def parse_object_permission(name: str, kind: str) -> Level:
+    """``repository.write`` -> Level.WRITE, with Kallithea's two error texts."""
+    if name not in PERMISSIONS:
+        raise NotFound("permission_not_found", x=name)
+    prefix, _, word = name.partition(".")
+    if prefix != kind or word not in LEVEL_WORDS.values():
+        raise Invalid("perm_wrong_kind", x=name, prefix=kind)
+    return Level({w: lv for lv, w in LEVEL_WORDS.items()}[word])
+
+
+# --- global permissions ---------------------------------------------------------------------
+
+
+_GLOBAL_NAMES = union_all(
+    select(UserGlobalPerm.permission).where(
+        UserGlobalPerm.user_id.in_([bindparam("uid"), bindparam("did")])
+    ),
+    select(UserGroupGlobalPerm.permission).where(
+        UserGroupGlobalPerm.users_group_id.in_(
+            select(UserGroupMember.users_group_id)
+            .join(UserGroup, UserGroup.users_group_id == UserGroupMember.users_group_id)
+            .where(UserGroupMember.user_id == bindparam("uid"), UserGroup.active.is_(True))
+        )
+    ),
+)
+
+
+def global_permissions(db: Session, actor: Actor) -> set[str]:
+    """The effective global permission names: per kind, the highest weight of every source."""
+    if actor.admin:
+        return {ADMIN_PERMISSION}
+    names = db.scalars(_GLOBAL_NAMES, level_params(actor)).all()
+    best: dict[str, tuple[int, str]] = {}
+    for name in names:
+        kind, weight = PERMISSIONS.get(name, ("", -1))
+        if kind and (kind not in best or weight > best[kind][0]):
+            best[kind] = (weight, name)
+    return {name for _, name in best.values()}
+
+
+def has_global(db: Session, actor: Actor, name: str) -> bool:
+    """Admin, or the effective permission of ``name``'s kind weighs at least as much as ``name``."""
+    if actor.admin:
+        return True
+    kind, weight = PERMISSIONS[name]
+    for held in global_permissions(db, actor):
+        held_kind, held_weight = PERMISSIONS[held]
+        if held_kind == kind and held_weight >= weight:
+            return True
+    return False
+
+
+def default_global_level(db: Session, default_user_id: int, kind: str) -> Level:
+    """The ``default`` user's global ``repository.*``/``group.*``/``usergroup.*``: rows for new objects."""
+    name = db.scalar(
+        select(UserGlobalPerm.permission).where(
+            UserGlobalPerm.user_id == default_user_id, UserGlobalPerm.kind == kind
+        )
+    )
+    if name is None:
+        return Level.NONE
+    return Level(PERMISSIONS[name][1])
+
+
+# --- object permissions (one query each) ----------------------------------------------------
+#
+# The statements are built once per (object kind, anonymous or not) with the actor's ids as bound
+# parameters (``level_params``): building a statement costs SQLAlchemy more than SQLite needs to run it.
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """How one kind of object is permissioned: its table, id, name, and the two row tables."""
+
+    model: Any
+    obj: Any  # the object's primary key column
+    name: Any  # the column shown in reports
+    user_rows: Any  # table with (obj_col, user_id, level)
+    user_obj: Any
+    group_rows: Any  # table with (obj_col, users_group_id, level)
+    group_obj: Any
+    owner_and_private: bool  # repositories: the owner has admin, private starts at none
+
+
+_KINDS = {
+    "repository": _Kind(Repository, Repository.repo_id, Repository.repo_name, RepoUserPerm,
+                        RepoUserPerm.repo_id, RepoUserGroupPerm, RepoUserGroupPerm.repo_id, True),
+    "group": _Kind(RepoGroup, RepoGroup.group_id, RepoGroup.group_name, GroupUserPerm,
+                   GroupUserPerm.group_id, GroupUserGroupPerm, GroupUserGroupPerm.group_id, False),
+    "usergroup": _Kind(UserGroup, UserGroup.users_group_id, UserGroup.group_name,
+                       UserGroupUserPerm, UserGroupUserPerm.target_id, UserGroupUserGroupPerm,
+                       UserGroupUserGroupPerm.target_id, False),
+}  # fmt: skip
+_UID = bindparam("uid")
+_DID = bindparam("did")
+_IDS = bindparam("ids", expanding=True)
+
+
+def level_params(actor: Actor) -> dict[str, int]:
+    """The bound parameters every level statement of this module takes."""
+    return {"uid": actor.user_id, "did": actor.default_user_id}
+
+
+@functools.cache
+def level_subquery(kind: str, anonymous: bool) -> Any:
+    """(obj, level) for a non-admin: MAX(level) over the ``default`` row (or the owner/private rule),
+    the rows of the actor's active groups and the actor's own row. Execute with ``level_params``."""
+    k = _KINDS[kind]
+    default_row = (k.user_obj == k.obj) & (k.user_rows.user_id == _DID)
+    start = func.coalesce(k.user_rows.level, 0)
+    if k.owner_and_private:
+        start = case(
+            (Repository.owner_id == _UID, literal(int(Level.ADMIN))),
+            (Repository.private.is_(True), literal(0)),
+            else_=start,
+        )
+    parts = [select(k.obj.label("obj"), start.label("level")).outerjoin(k.user_rows, default_row)]
+    if not anonymous:
+        groups = (
+            select(UserGroupMember.users_group_id)
+            .join(UserGroup, UserGroup.users_group_id == UserGroupMember.users_group_id)
+            .where(UserGroupMember.user_id == _UID, UserGroup.active.is_(True))
+        )
+        parts.append(
+            select(k.group_obj.label("obj"), k.group_rows.level.label("level")).where(
+                k.group_rows.users_group_id.in_(groups)
+            )
+        )
+        parts.append(
+            select(k.user_obj.label("obj"), k.user_rows.level.label("level")).where(
+                k.user_rows.user_id == _UID
+            )
+        )
+    sub = union_all(*parts).subquery()
+    return (
+        select(sub.c.obj.label("obj"), func.max(sub.c.level).label("level"))
+        .group_by(sub.c.obj)
+        .subquery()
+    )
+
+
+@functools.cache
+def _statement(kind: str, anonymous: bool, admin: bool, filtered: bool, named: bool) -> Any:
+    k = _KINDS[kind]
+    if admin:
+        query = select(k.obj, literal(int(Level.ADMIN)).label("level"))
+        obj = k.obj
+    else:
+        levels = level_subquery(kind, anonymous)
+        query = select(levels.c.obj, levels.c.level)
+        obj = levels.c.obj
+    if named:
+        query = query.add_columns(k.name)
+        if not admin:
+            query = query.join(k.model, k.obj == obj)
+        query = query.order_by(obj)
+    if filtered:
+        query = query.where(obj.in_(_IDS))
+    return query
+
+
+def _levels(db: Session, actor: Actor, kind: str, ids: Iterable[int] | None) -> dict[int, int]:
+    params: dict[str, Any] = level_params(actor)
+    if ids is not None:
+        params["ids"] = list(ids)
+        if not params["ids"]:
+            return {}
+    statement = _statement(kind, actor.is_anonymous, actor.admin, ids is not None, False)
+    return {obj: int(level or 0) for obj, level in db.execute(statement, params).all()}
+
+
+def named_levels(db: Session, actor: Actor, kind: str) -> list[tuple[str, int]]:
+    """(name, level) of every object of ``kind``, in id order: ``get_user``'s permission maps."""
+    statement = _statement(kind, actor.is_anonymous, actor.admin, False, True)
+    return [
+        (name, int(level or 0)) for _, level, name in db.execute(statement, level_params(actor))
+    ]
+
+
+def repo_level_subquery(actor: Actor) -> Any:
+    """(obj = repo_id, level) for a non-admin; join it to filter repositories in SQL and execute
+    the statement with ``level_params(actor)``."""
+    return level_subquery("repository", actor.is_anonymous)
+
+
+def repo_levels(db: Session, actor: Actor, ids: Iterable[int] | None = None) -> dict[int, int]:
+    """Effective level per repository (all, or ``ids``): admin 4; owner 4; private -> start at none."""
+    return _levels(db, actor, "repository", ids)
+
+
+def group_levels(db: Session, actor: Actor, ids: Iterable[int] | None = None) -> dict[int, int]:
+    """Effective level per repository group."""
+    return _levels(db, actor, "group", ids)
+
+
+def user_group_levels(
+    db: Session, actor: Actor, ids: Iterable[int] | None = None
+) -> dict[int, int]:
+    """Effective level per user group."""
+    return _levels(db, actor, "usergroup", ids)
+
+
+def repo_level(db: Session, actor: Actor, repo_id: int) -> Level:
+    return Level(repo_levels(db, actor, [repo_id]).get(repo_id, 0))
+
+
+def group_level(db: Session, actor: Actor, group_id: int) -> Level:
+    return Level(group_levels(db, actor, [group_id]).get(group_id, 0))
+
+
+def user_group_level(db: Session, actor: Actor, users_group_id: int) -> Level:
+    return Level(user_group_levels(db, actor, [users_group_id]).get(users_group_id, 0))
+
+
+def actor_for(db: Session, user: User, default_user_id: int) -> Actor:
+    return Actor(user.user_id, user.username, bool(user.admin), default_user_id)
