@@ -1,0 +1,211 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""A real Hearth server in a subprocess on a random port, and a small client for tests.
+
+Each server has its own ``HEARTH_HOME`` and database (a SQLite file, or a fresh PostgreSQL database),
+is initialised with ``hearth init`` and keys are obtained with ``hearth admin api-key``, exactly as an
+operator does.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+PG_URL = os.environ.get("HEARTH_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+_counter = itertools.count(1)
+
+
+def unique(prefix: str = "t") -> str:
+    """A name no other test uses (tests share one server per backend)."""
+    return f"{prefix}{next(_counter)}x{uuid.uuid4().hex[:6]}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def postgres_available() -> bool:
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_URL, connect_timeout=3):
+            return True
+    except Exception:
+        return False
+
+
+def create_pg_database() -> str:
+    import psycopg
+
+    name = f"hearth_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return PG_URL.rsplit("/", 1)[0] + "/" + name
+
+
+def drop_pg_database(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class LiveServer:
+    def __init__(self, home: Path, database_url: str, **settings: Any) -> None:
+        self.home = home
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.database_url = database_url
+        self.env = {
+            **os.environ,
+            "TZ": os.environ.get("TZ", "UTC"),
+            "HEARTH_HOME": str(home),
+            "HEARTH_DATABASE_URL": database_url,
+            "HEARTH_PORT": str(self.port),
+            "HEARTH_ADMIN_PASSWORD": "admin-secret-1",
+            "HEARTH_LOG_LEVEL": "warning",
+        }
+        for name, value in settings.items():
+            self.env["HEARTH_" + name.upper()] = str(value)
+        self.env.pop("HEARTH_CONFIG", None)
+        self.process: subprocess.Popen[bytes] | None = None
+        self.client = httpx.Client(base_url=self.url, timeout=60)
+        self.admin_key = ""
+        self.log = home / "server.log"
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def cli(
+        self, *args: str, input: str | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [sys.executable, "-m", "hearth", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            input=input,
+            timeout=120,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"hearth {' '.join(args)} failed: {result.stderr}{result.stdout}")
+        return result
+
+    def start(self) -> LiveServer:
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.cli("init")
+        self.admin_key = self.cli("admin", "api-key", "admin").stdout.strip().splitlines()[-1]
+        self._spawn()
+        return self
+
+    def _spawn(self) -> None:
+        logfile = self.log.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "hearth", "serve"],
+            env=self.env,
+            stdout=logfile,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log.read_text()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("server did not start")
+
+    def stop(self) -> None:
+        self.client.close()
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+    # -- API ------------------------------------------------------------------------------------
+    def post(
+        self,
+        body: bytes | str,
+        headers: dict[str, str] | None = None,
+        method: str = "POST",
+        path: str = "/_admin/api",
+    ) -> httpx.Response:
+        if isinstance(body, str):
+            body = body.encode()
+        hdrs = {"content-type": "text/plain", **(headers or {})}
+        return self.client.request(method, path, content=body, headers=hdrs)
+
+    def envelope(
+        self, request: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        response = self.post(json.dumps(request), headers)
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"] == "application/json"
+        reply = response.json()
+        assert list(reply) == ["id", "result", "error"], reply
+        return reply
+
+    def call(self, method: str, key: str | None = None, **args: Any) -> dict[str, Any]:
+        """The whole envelope of ``method(args)`` called with ``key`` (default: the admin's)."""
+        return self.envelope(
+            {"id": 1, "api_key": key or self.admin_key, "method": method, "args": args}
+        )
+
+    def ok(self, method: str, key: str | None = None, **args: Any) -> Any:
+        """``method``'s result; fails the test if the server answered an error."""
+        reply = self.call(method, key, **args)
+        assert reply["error"] is None, f"{method}({args}) -> {reply['error']}"
+        return reply["result"]
+
+    def err(self, method: str, key: str | None = None, **args: Any) -> str:
+        """``method``'s error text; fails the test if it succeeded."""
+        reply = self.call(method, key, **args)
+        assert reply["result"] is None and isinstance(reply["error"], str), reply
+        return reply["error"]
+
+    # -- fixtures-as-methods --------------------------------------------------------------------
+    def new_user(self, prefix: str = "u", **fields: Any) -> tuple[dict[str, Any], str]:
+        """Create a user through the API; returns (user object, a fresh API key)."""
+        name = unique(prefix)
+        fields.setdefault("email", f"{name}@example.com")
+        user = self.ok("create_user", username=name, **fields)["user"]
+        key = self.cli("admin", "api-key", name).stdout.strip().splitlines()[-1]
+        return user, key
+
+
+def new_server(tmp: Path, backend: str, **settings: Any) -> tuple[LiveServer, str | None]:
+    """Start a server on ``backend``; returns it and the PostgreSQL URL to drop afterwards."""
+    pg_url = None
+    if backend == "postgres":
+        pg_url = create_pg_database()
+        url = pg_url
+    else:
+        url = f"sqlite:///{tmp / 'hearth.db'}"
+    server = LiveServer(tmp, url, **settings)
+    try:
+        server.start()
+    except BaseException:
+        server.stop()
+        if pg_url:
+            drop_pg_database(pg_url)
+        raise
+    return server, pg_url
