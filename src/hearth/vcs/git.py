@@ -1,0 +1,563 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""git backend: bare repositories read in-process with pygit2; the ``git`` binary for the rest.
+
+Reads (changesets, trees, files, diffs) go through pygit2. ``git`` is spawned where its own
+behaviour is the contract: ``rev-list --all --date-order --reverse`` defines revision numbers
+(``spec/jsonrpc.md`` §10), ``clone``/``fetch`` talk to remotes, ``archive`` builds archives
+(``spec/web-and-vcs.md`` §7–§8).
+
+Revision numbers are the index of a commit in that rev-list. Computing them walks the whole
+history, so the list is cached per repository path and keyed by a digest of every ref (and HEAD):
+any push, fetch or ref edit changes the digest and the next call recomputes it. Commits not
+reachable from a ref have no revision number and are treated as unknown everywhere.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import BinaryIO, Literal, cast
+
+import pygit2
+from pygit2.enums import DeltaStatus, DiffOption, RepositoryOpenFlag
+
+from hearth.vcs.base import (
+    EMPTY_CHANGESET,
+    ArchiveKind,
+    BranchNotFound,
+    Changeset,
+    ChangesetNotFound,
+    EmptyRepository,
+    FileChanges,
+    FileInfo,
+    Node,
+    NodeNotFound,
+    Refs,
+    RemoteError,
+    Repo,
+    RepositoryNotFound,
+    VcsError,
+    is_binary,
+    local_date,
+    mask_secret,
+    mask_url,
+    normalize_path,
+)
+
+GIT = shutil.which("git") or "git"
+DEFAULT_DESCRIPTION = "Unnamed repository; edit this file 'description' to name the repository."
+
+_HEX40 = re.compile(r"[0-9a-fA-F]{40}")
+_HEX_PREFIX = re.compile(r"[0-9a-fA-F]{4,39}")
+_REVNUM = re.compile(r"[0-9]{1,11}")
+_MODE_TREE = 0o040000
+_MODE_GITLINK = 0o160000
+_CHUNK = 1 << 16
+
+
+def git_env() -> dict[str, str]:
+    """Environment for spawned git: never prompt (no terminal, no askpass), C messages."""
+    env = dict(os.environ)
+    env.update(GIT_TERMINAL_PROMPT="0", GIT_ASKPASS="true", SSH_ASKPASS="true", LC_ALL="C")
+    env.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
+    return env
+
+
+def _run_git(
+    args: list[str], *, timeout: float | None = None, git_dir: str | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    cmd = [GIT] + (["--git-dir", git_dir] if git_dir else []) + args
+    return subprocess.run(
+        cmd, env=git_env(), stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout
+    )
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace")
+
+
+# -- revision numbers -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _RevMap:
+    """``git rev-list --all --date-order --reverse``: ids oldest first, and id → index."""
+
+    ids: list[str]
+    index: dict[str, int]
+
+
+_REVMAPS: OrderedDict[str, tuple[bytes, _RevMap]] = OrderedDict()
+_REVMAPS_LOCK = threading.Lock()
+REVMAP_CACHE_SIZE = 64
+
+
+def _ref_state(repo: pygit2.Repository) -> bytes:
+    """A digest of every ref and HEAD: equal digests mean an equal ``rev-list --all``."""
+    lines = [f"{ref.name} {ref.target}" for ref in repo.references.iterator()]
+    try:
+        lines.append(f"HEAD {repo.lookup_reference('HEAD').target}")
+    except (KeyError, pygit2.GitError):
+        pass
+    lines.sort()
+    return hashlib.sha1("\n".join(lines).encode("utf-8", "surrogateescape")).digest()
+
+
+def _compute_revmap(path: str) -> _RevMap:
+    proc = _run_git(["rev-list", "--all", "--date-order", "--reverse"], git_dir=path)
+    if proc.returncode != 0:
+        raise VcsError(f"git rev-list failed: {_text(proc.stderr).strip()}")
+    ids = proc.stdout.decode("ascii").split()
+    return _RevMap(ids, {raw_id: n for n, raw_id in enumerate(ids)})
+
+
+def revmap_for(repo: pygit2.Repository, path: str) -> _RevMap:
+    """The cached revision list of ``repo``, recomputed when its refs changed."""
+    key = os.path.realpath(path)
+    state = _ref_state(repo)
+    with _REVMAPS_LOCK:
+        hit = _REVMAPS.get(key)
+        if hit is not None and hit[0] == state:
+            _REVMAPS.move_to_end(key)
+            return hit[1]
+    revmap = _compute_revmap(path)  # outside the lock: other repositories stay served
+    with _REVMAPS_LOCK:
+        _REVMAPS[key] = (state, revmap)
+        _REVMAPS.move_to_end(key)
+        while len(_REVMAPS) > REVMAP_CACHE_SIZE:
+            _REVMAPS.popitem(last=False)
+    return revmap
+
+
+# -- the repository ---------------------------------------------------------------------------
+
+
+class GitRepo(Repo):
+    """A bare git repository (a non-bare one opens too, but Hearth only hosts bare ones)."""
+
+    repo_type = "git"
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        try:
+            self._repo = pygit2.Repository(path, RepositoryOpenFlag.NO_SEARCH)
+        except pygit2.GitError as exc:
+            raise RepositoryNotFound(path) from exc
+        self._revmap: _RevMap | None = None
+
+    def close(self) -> None:
+        self._repo.free()
+
+    # -- resolving ------------------------------------------------------------------------------
+
+    def _revs(self) -> _RevMap:
+        # Memoised per instance: a Repo lives for one request, so the refs are read once.
+        if self._revmap is None:
+            self._revmap = revmap_for(self._repo, self.path)
+        return self._revmap
+
+    def _get(self, raw_id: str) -> pygit2.Commit:
+        return cast(pygit2.Commit, self._repo[raw_id])
+
+    def _peel(self, obj: pygit2.Object | None) -> pygit2.Commit | None:
+        if obj is None:
+            return None
+        try:
+            commit = obj.peel(pygit2.Commit)
+        except (pygit2.InvalidSpecError, ValueError, pygit2.GitError):
+            return None
+        return commit if str(commit.id) in self._revs().index else None
+
+    def _ref_commit(self, name: str) -> pygit2.Commit | None:
+        try:
+            ref = self._repo.references.get(name)
+        except (pygit2.InvalidSpecError, ValueError):
+            return None
+        if ref is None:
+            return None
+        try:
+            target = ref.resolve().target
+        except (KeyError, pygit2.GitError):
+            return None
+        return self._peel(self._repo.get(target))
+
+    def _commit(self, spec: str) -> pygit2.Commit:
+        """Resolve a revision spec: tip, revision number, full hash, branch, tag, ref, HEAD,
+        abbreviated hash — in that order, the first match wins."""
+        revs = self._revs()
+        if not revs.ids:
+            raise EmptyRepository()
+        if spec == "tip":
+            return self._get(revs.ids[-1])
+        if _REVNUM.fullmatch(spec) and int(spec) < len(revs.ids):
+            return self._get(revs.ids[int(spec)])
+        if _HEX40.fullmatch(spec):
+            if spec.lower() in revs.index:
+                return self._get(spec.lower())
+            raise ChangesetNotFound(spec)
+        names = [f"refs/heads/{spec}", f"refs/tags/{spec}"]
+        if spec == "HEAD" or spec.startswith("refs/"):
+            names.append(spec)
+        for name in names:
+            commit = self._ref_commit(name)
+            if commit is not None:
+                return commit
+        if _HEX_PREFIX.fullmatch(spec):
+            try:
+                commit = self._peel(self._repo.get(spec))
+            except (ValueError, pygit2.GitError):  # ambiguous prefix
+                commit = None
+            if commit is not None:
+                return commit
+        raise ChangesetNotFound(spec)
+
+    def _changeset(self, commit: pygit2.Commit) -> Changeset:
+        raw_id = str(commit.id)
+        encoding = commit.message_encoding or "utf-8"
+        try:
+            message = commit.raw_message.decode(encoding, "replace")
+        except LookupError:
+            message = _text(commit.raw_message)
+        author = commit.author
+        return Changeset(
+            raw_id=raw_id,
+            short_id=raw_id[:12],
+            revision=self._revs().index[raw_id],
+            message=message,
+            date=float(commit.commit_time),
+            author=f"{_text(author.raw_name)} <{_text(author.raw_email)}>",
+            parents=tuple(str(p) for p in commit.parent_ids),
+            branch=None,
+        )
+
+    # -- changesets -----------------------------------------------------------------------------
+
+    def is_empty(self) -> bool:
+        return not self._revs().ids
+
+    def last_changeset(self) -> Changeset:
+        revs = self._revs()
+        if not revs.ids:
+            return EMPTY_CHANGESET
+        return self._changeset(self._get(revs.ids[-1]))
+
+    def changeset(self, rev: str) -> Changeset:
+        return self._changeset(self._commit(rev))
+
+    def changesets(
+        self,
+        branch: str | None = None,
+        start_date: float | None = None,
+        end_date: float | None = None,
+    ) -> list[Changeset]:
+        revs = self._revs()
+        reachable: set[str] | None = None
+        if branch is not None:
+            head = self._ref_commit(f"refs/heads/{branch}")
+            if head is None:
+                raise BranchNotFound(branch)
+            reachable = {str(c.id) for c in self._repo.walk(head.id)}
+        result = []
+        for raw_id in revs.ids:
+            if reachable is not None and raw_id not in reachable:
+                continue
+            commit = self._get(raw_id)
+            if start_date is not None and commit.commit_time < start_date:
+                continue
+            if end_date is not None and commit.commit_time > end_date:
+                continue
+            result.append(self._changeset(commit))
+        return result
+
+    def _parent_tree(self, commit: pygit2.Commit) -> pygit2.Tree | None:
+        return commit.parents[0].tree if commit.parents else None
+
+    @staticmethod
+    def _tree_diff(
+        old: pygit2.Tree | None, new: pygit2.Tree, flags: DiffOption, context: int = 3
+    ) -> pygit2.Diff:
+        if old is None:  # root commit: everything against the empty tree
+            return new.diff_to_tree(flags=flags, context_lines=context, swap=True)
+        return old.diff_to_tree(new, flags=flags, context_lines=context)
+
+    def file_changes(self, rev: str) -> FileChanges:
+        commit = self._commit(rev)
+        diff = self._tree_diff(
+            self._parent_tree(commit), commit.tree, DiffOption.INCLUDE_TYPECHANGE
+        )
+        added, changed, removed = [], [], []
+        for delta in diff.deltas:
+            if delta.status == DeltaStatus.ADDED:
+                added.append(_text(delta.new_file.raw_path))
+            elif delta.status == DeltaStatus.DELETED:
+                removed.append(_text(delta.old_file.raw_path))
+            else:
+                changed.append(_text(delta.new_file.raw_path))
+        return FileChanges(sorted(added), sorted(changed), sorted(removed))
+
+    # -- trees and files --------------------------------------------------------------------------
+
+    def _entry(self, commit: pygit2.Commit, path: str) -> pygit2.Object | None:
+        try:
+            return commit.tree[path]
+        except (KeyError, ValueError):
+            return None
+
+    def path_kind(self, rev: str, path: str) -> Literal["dir", "file"] | None:
+        commit = self._commit(rev)
+        path = normalize_path(path)
+        if not path:
+            return "dir"
+        entry = self._entry(commit, path)
+        if entry is None or entry.filemode == _MODE_GITLINK:
+            return None
+        return "dir" if entry.filemode == _MODE_TREE else "file"
+
+    def nodes(self, rev: str, root_path: str = "") -> tuple[list[Node], list[Node]]:
+        commit = self._commit(rev)
+        root = normalize_path(root_path)
+        tree = commit.tree
+        if root:
+            entry = self._entry(commit, root)
+            if entry is None or entry.filemode == _MODE_GITLINK:
+                raise NodeNotFound(root)
+            if entry.filemode != _MODE_TREE:
+                raise NodeNotFound(root, "is not a directory")
+            tree = cast(pygit2.Tree, self._repo[entry.id])
+        dirs: list[Node] = []
+        files: list[Node] = []
+
+        def visit(tree: pygit2.Tree, prefix: str) -> None:
+            subdirs: list[tuple[str, pygit2.Oid]] = []
+            names: list[str] = []
+            for entry in tree:
+                name = _text(entry.raw_name or b"")
+                if entry.filemode == _MODE_TREE:
+                    subdirs.append((name, entry.id))
+                elif entry.filemode != _MODE_GITLINK:
+                    names.append(name)
+            subdirs.sort()
+            dirs.extend(Node(prefix + name, "dir") for name, _ in subdirs)
+            files.extend(Node(prefix + name, "file") for name in sorted(names))
+            for name, oid in subdirs:
+                visit(cast(pygit2.Tree, self._repo[oid]), f"{prefix}{name}/")
+
+        visit(tree, f"{root}/" if root else "")
+        return dirs, files
+
+    def _blob(self, rev: str, path: str) -> pygit2.Blob:
+        commit = self._commit(rev)
+        path = normalize_path(path)
+        entry = self._entry(commit, path) if path else None
+        if entry is None or entry.filemode == _MODE_GITLINK:
+            raise NodeNotFound(path)
+        if entry.filemode == _MODE_TREE:
+            raise NodeNotFound(path, "is a directory")
+        return cast(pygit2.Blob, self._repo[entry.id])
+
+    def file(self, rev: str, path: str) -> bytes:
+        return self._blob(rev, path).data
+
+    def file_info(self, rev: str, path: str) -> FileInfo:
+        blob = self._blob(rev, path)
+        return FileInfo(normalize_path(path), blob.size, is_binary(blob.data))
+
+    def refs(self) -> Refs:
+        branches: dict[str, str] = {}
+        tags: dict[str, str] = {}
+        for name in sorted(self._repo.references):
+            for prefix, into in (("refs/heads/", branches), ("refs/tags/", tags)):
+                if name.startswith(prefix):
+                    commit = self._ref_commit(name)
+                    if commit is not None:
+                        into[name[len(prefix) :]] = str(commit.id)
+        return Refs(branches=branches, tags=tags)
+
+    # -- diffs, patches, archives -----------------------------------------------------------------
+
+    @staticmethod
+    def _diff_flags(ignore_ws: bool) -> DiffOption:
+        # SHOW_BINARY: binary files as "GIT binary patch" (full index), so patches apply.
+        return DiffOption.SHOW_BINARY | (
+            DiffOption.IGNORE_WHITESPACE if ignore_ws else DiffOption.NORMAL
+        )
+
+    @staticmethod
+    def _patch_bytes(diff: pygit2.Diff, path: str | None = None) -> bytes:
+        out = []
+        for patch in diff:
+            if patch is None:
+                continue
+            if path is not None:
+                names = {_text(patch.delta.old_file.raw_path), _text(patch.delta.new_file.raw_path)}
+                if not any(n == path or n.startswith(path + "/") for n in names):
+                    continue
+            out.append(patch.data)
+        return b"".join(out)
+
+    def diff(self, rev: str, context: int = 3, ignore_ws: bool = False) -> bytes:
+        commit = self._commit(rev)
+        diff = self._tree_diff(
+            self._parent_tree(commit), commit.tree, self._diff_flags(ignore_ws), context
+        )
+        return self._patch_bytes(diff)
+
+    def diff_between(
+        self,
+        rev1: str,
+        rev2: str,
+        path: str | None = None,
+        context: int = 3,
+        ignore_ws: bool = False,
+    ) -> bytes:
+        old, new = self._commit(rev1), self._commit(rev2)
+        diff = self._tree_diff(old.tree, new.tree, self._diff_flags(ignore_ws), context)
+        return self._patch_bytes(diff, normalize_path(path) if path else None)
+
+    def patch(self, rev: str) -> bytes:
+        cs = self.changeset(rev)
+        date = local_date(cs.date)
+        header = (
+            f"From {cs.raw_id} {date}\n"
+            f"From: {cs.author}\n"
+            f"Date: {date}\n"
+            f"Subject: [PATCH] {cs.message.rstrip(chr(10))}\n"
+            "---\n\n"
+        )
+        return header.encode("utf-8") + self.diff(cs.raw_id)
+
+    def archive(self, rev: str, kind: ArchiveKind, prefix: str, out: BinaryIO) -> None:
+        commit = self._commit(rev)
+        if kind not in ("zip", "tgz", "tbz2"):
+            raise ValueError(f"unknown archive kind {kind!r}")
+        prefix = normalize_path(prefix)
+        cmd = [
+            GIT,
+            "--git-dir",
+            self.path,
+            "archive",
+            "--format=zip" if kind == "zip" else "--format=tar",
+        ]
+        if prefix:
+            cmd.append(f"--prefix={prefix}/")
+        cmd.append(str(commit.id))
+        if kind == "tgz":
+            sink: BinaryIO = gzip.GzipFile(fileobj=out, mode="wb", mtime=commit.commit_time)  # type: ignore[assignment]
+        elif kind == "tbz2":
+            sink = _Bz2Writer(out)  # type: ignore[assignment]
+        else:
+            sink = out
+        with subprocess.Popen(
+            cmd,
+            env=git_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        ) as proc:
+            assert proc.stdout is not None and proc.stderr is not None
+            while chunk := proc.stdout.read(_CHUNK):
+                sink.write(chunk)
+            stderr = proc.stderr.read()
+        if proc.returncode != 0:
+            raise VcsError(f"git archive failed: {_text(stderr).strip()}")
+        if sink is not out:
+            sink.close()
+
+    # -- remotes ----------------------------------------------------------------------------------
+
+    def fetch(self, source: str, timeout: float | None = None) -> None:
+        """``git fetch --atomic``: branches forced (mirror), tags forced; nothing else."""
+        args = [
+            "fetch",
+            "--quiet",
+            "--atomic",
+            "--no-tags",
+            "--no-write-fetch-head",
+            "--update-head-ok",
+            source,
+            "+refs/heads/*:refs/heads/*",
+            "+refs/tags/*:refs/tags/*",
+        ]
+        try:
+            proc = _run_git(args, timeout=timeout, git_dir=self.path)
+        except subprocess.TimeoutExpired as exc:
+            raise RemoteError(f"timed out fetching from {mask_url(source)}") from exc
+        finally:
+            self._revmap = None
+        if proc.returncode != 0:
+            raise RemoteError(_remote_failure("fetch from", source, proc.stderr))
+
+
+class _Bz2Writer:
+    """A write-only file object compressing into ``out`` (``bz2.BZ2File`` wants to own seeks)."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self._out = out
+        self._comp = bz2.BZ2Compressor(9)
+
+    def write(self, data: bytes) -> int:
+        self._out.write(self._comp.compress(data))
+        return len(data)
+
+    def close(self) -> None:
+        self._out.write(self._comp.flush())
+
+
+def _remote_failure(what: str, source: str, stderr: bytes) -> str:
+    lines = [line.strip() for line in _text(stderr).splitlines() if line.strip()]
+    detail = "; ".join(lines[:4]) or "unknown error"
+    return mask_secret(f"failed to {what} {source}: {detail}", source)
+
+
+# -- module-level operations ------------------------------------------------------------------
+
+
+def create(path: str) -> None:
+    """``git init --bare`` at ``path`` (parents created)."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    proc = _run_git(["init", "--bare", "--quiet", path])
+    if proc.returncode != 0:
+        raise VcsError(f"git init failed: {_text(proc.stderr).strip()}")
+
+
+def clone(source: str, dest: str, timeout: float | None = None) -> None:
+    """Bare clone. A local source is a fork: objects are hard-linked (``--local``).
+
+    The remote is not recorded in the clone's config: a URL may carry credentials, and Hearth
+    keeps the pull source in its database and passes it to ``fetch`` explicitly.
+    """
+    existed = os.path.exists(dest)
+    local = os.path.isdir(source)
+    args = ["clone", "--bare", "--quiet"] + (["--local"] if local else []) + ["--", source, dest]
+    os.makedirs(os.path.dirname(os.path.abspath(dest)), exist_ok=True)
+    try:
+        proc = _run_git(args, timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        if not existed:
+            shutil.rmtree(dest, ignore_errors=True)
+        raise RemoteError(f"timed out cloning {mask_url(source)}") from exc
+    if proc.returncode != 0:
+        if not existed:
+            shutil.rmtree(dest, ignore_errors=True)
+        raise RemoteError(_remote_failure("clone", source, proc.stderr))
+    _run_git(["config", "--remove-section", "remote.origin"], git_dir=dest)
+
+
+def description(path: str) -> str | None:
+    """The ``description`` file, unless it holds git's default text."""
+    try:
+        with open(os.path.join(path, "description"), encoding="utf-8", errors="replace") as fh:
+            text = fh.read().strip()
+    except OSError:
+        return None
+    if not text or text.startswith("Unnamed repository;"):
+        return None
+    return text
