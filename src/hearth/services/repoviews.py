@@ -1,0 +1,111 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Repositories as the API lists them, loaded in a fixed number of queries whatever their number.
+
+Listing never opens a repository on disk: ``last_changeset`` comes from the cached column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, aliased
+
+from hearth.db.models import Follower, RepoGroup, Repository, User
+from hearth.services import permissions
+from hearth.services.permissions import Actor
+
+
+@dataclass(frozen=True)
+class RepoView:
+    """A repository's columns (a plain row: listing 10,000 ORM objects would cost more than the
+    query) with the names the API shows beside them."""
+
+    repo: Any  # a row with the ``repositories`` columns as attributes
+    owner: str
+    fork_of: str | None
+    locked_by: User | None
+
+
+_OWNER = aliased(User)
+_PARENT = aliased(Repository)
+_ROWS = (
+    select(
+        *Repository.__table__.columns,
+        _OWNER.username.label("owner_name"),
+        _PARENT.repo_name.label("fork_name"),
+    )
+    .join(_OWNER, _OWNER.user_id == Repository.owner_id)
+    .outerjoin(_PARENT, _PARENT.repo_id == Repository.fork_id)
+    .where(Repository.state == "ready")
+)
+
+
+def _rows_query() -> Any:
+    return _ROWS
+
+
+def _views(db: Session, rows: Sequence[Any]) -> list[RepoView]:
+    lockers = {row.locked_by for row in rows if row.locked_by is not None}
+    users = (
+        {u.user_id: u for u in db.scalars(select(User).where(User.user_id.in_(lockers)))}
+        if lockers
+        else {}
+    )
+    return [RepoView(row, row.owner_name, row.fork_name, users.get(row.locked_by)) for row in rows]
+
+
+def view(db: Session, repo: Repository) -> RepoView:
+    db.flush()
+    row = db.execute(_rows_query().where(Repository.repo_id == repo.repo_id)).one()
+    return _views(db, [row])[0]
+
+
+def visible(
+    db: Session,
+    actor: Actor,
+    codepoint: Any,
+    *,
+    root: RepoGroup | None = None,
+    traverse: bool = True,
+) -> list[RepoView]:
+    """``get_repos``: admins every repository by id; others what they may read, by name."""
+    query = _rows_query()
+    if root is not None:
+        if traverse:
+            query = query.where(
+                Repository.repo_name.startswith(root.group_name + "/", autoescape=True)
+            )
+        else:
+            query = query.where(Repository.group_id == root.group_id)
+    if actor.admin:
+        return _views(db, db.execute(query.order_by(Repository.repo_id)).all())
+    levels = permissions.repo_level_subquery(actor)
+    query = query.join(levels, levels.c.obj == Repository.repo_id).where(
+        levels.c.level >= int(permissions.Level.READ)
+    )
+    rows = db.execute(
+        query.order_by(codepoint(Repository.repo_name)), permissions.level_params(actor)
+    ).all()
+    return _views(db, rows)
+
+
+def followers(db: Session, repo_id: int) -> list[User]:
+    return list(
+        db.scalars(
+            select(User)
+            .join(Follower, Follower.user_id == User.user_id)
+            .where(Follower.repo_id == repo_id)
+            .order_by(Follower.row_id)
+        )
+    )
+
+
+def locked(db: Session, user_id: int | None) -> list[RepoView]:
+    """Locked repositories (all, or those held by ``user_id``), by ``repo_id``."""
+    query = _rows_query().where(Repository.locked_by.is_not(None))
+    if user_id is not None:
+        query = query.where(Repository.locked_by == user_id)
+    return _views(db, db.execute(query.order_by(Repository.repo_id)).all())
