@@ -1,0 +1,67 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Maintenance methods (``methods.md`` §1): ``rescan_repos``, ``pull``, ``get_task``.
+
+``rescan_repos`` and ``pull`` run through ``hearth.tasks.submit``: at once without a broker, queued
+with one (the answer then carries the task id and empty lists; ``get_task`` reports the outcome).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hearth import tasks as background
+from hearth.api.declare import Arg, Call, Kind, method
+from hearth.db.models import Task
+from hearth.render import local_iso
+from hearth.services import repos, tasks
+from hearth.services.permissions import Level
+
+
+@method(
+    "rescan_repos",
+    tier="seed",
+    gate="admin",
+    blocking=True,
+    args=[Arg("remove_obsolete", Kind.BOOL, False)],
+)
+def rescan_repos(call: Call, remove_obsolete: bool) -> dict[str, Any]:
+    args = {"remove_obsolete": remove_obsolete}
+    return background.submit(call.db, call.actor, call.settings, "rescan_repos", args)
+
+
+@method(
+    "pull",
+    tier="seed",
+    gate="admin",
+    blocking=True,
+    args=[
+        Arg("repoid", Kind.ID_NAME, aliases=("repo",)),
+        Arg("clone_uri", Kind.STR, None, aliases=("remote_uri",)),
+    ],
+)
+def pull(call: Call, repoid: int | str, clone_uri: str | None) -> dict[str, Any]:
+    repo = repos.find(call.db, call.actor, repoid, Level.ADMIN)  # "does not exist" at once
+    args = {
+        "repoid": repo.repo_id,
+        "repo_name": repo.repo_name,
+        "clone_uri": clone_uri,
+        "client_ip": call.client_ip,
+    }
+    return background.submit(call.db, call.actor, call.settings, "pull", args)
+
+
+def _task(row: Task) -> dict[str, Any]:
+    return {
+        "task_id": row.task_id,
+        "method": row.method,
+        "state": row.state,
+        "result": row.result,
+        "error": row.error,
+        "created_on": local_iso(row.created_on),
+        "finished_on": local_iso(row.finished_on),
+    }
+
+
+@method("get_task", tier="hearth", args=[Arg("task_id", Kind.STR)])
+def get_task(call: Call, task_id: str) -> dict[str, Any]:
+    return _task(tasks.get(call.db, call.actor, task_id))

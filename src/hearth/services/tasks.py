@@ -1,0 +1,163 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Background tasks: the rows ``get_task`` reports, and the Celery queue the work travels on.
+
+``methods.md`` "Background work": when a broker is configured (setting ``broker_url``, e.g.
+``redis://127.0.0.1:6379/0``), ``pull`` and ``rescan_repos`` record a task row (state ``queued``),
+send a message and answer at once with the task id; a worker (``celery -A hearth.tasks.worker
+worker``) moves the row to ``running`` and then ``done`` (with the method's result) or ``failed``
+(with its error text). Without a broker the work is done before answering and no row is written.
+
+Each instance uses a queue of its own, named after its database, so instances (and test runs)
+sharing one broker never take each other's work. The message carries only the task id and the
+method's arguments; the row is written in the caller's transaction, so a worker that receives the
+message before that transaction commits waits for the row (``claim``). Rows older than seven days
+are dropped when new ones are made.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import uuid
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, update
+from sqlalchemy.orm import Session
+
+from hearth.config import Settings
+from hearth.db.models import Task
+from hearth.errors import HearthError, NotFound
+from hearth.services.keys import now_utc
+from hearth.services.permissions import Actor
+
+if TYPE_CHECKING:
+    from celery import Celery
+
+log = logging.getLogger("hearth.tasks")
+
+TASK_NAME = "hearth.run"
+KEEP = timedelta(days=7)
+STATES = ("queued", "running", "done", "failed")
+
+
+def queued(settings: Settings) -> bool:
+    """Is background work queued? Yes when a broker is configured; without one, work is eager
+    even when ``tasks_async`` is set (there is nowhere to queue it)."""
+    if settings.tasks_async and not settings.broker_url:
+        log.warning("tasks_async is on but broker_url is empty: running tasks synchronously")
+    return bool(settings.broker_url)
+
+
+def queue_name(settings: Settings) -> str:
+    """The instance's own queue: ``hearth.<hash of the database URL>``."""
+    return "hearth." + hashlib.sha256(settings.database_url.encode()).hexdigest()[:16]
+
+
+def celery_app(settings: Settings) -> Celery:
+    """The Celery application for these settings (one per broker and queue, made on first use)."""
+    return _celery_app(settings.broker_url, queue_name(settings))
+
+
+@functools.cache
+def _celery_app(broker_url: str, queue: str) -> Celery:
+    from celery import Celery
+
+    app = Celery("hearth", broker=broker_url, set_as_current=False)
+    app.conf.update(
+        task_default_queue=queue,
+        task_ignore_result=True,
+        task_serializer="json",
+        accept_content=["json"],
+        worker_prefetch_multiplier=1,
+        worker_hijack_root_logger=False,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"socket_connect_timeout": 5},
+        task_publish_retry_policy={
+            "max_retries": 2,
+            "interval_start": 0,
+            "interval_step": 0.5,
+            "interval_max": 1,
+        },
+    )
+    return app
+
+
+# --- rows ---------------------------------------------------------------------------------------
+
+
+def enqueue(
+    db: Session,
+    settings: Settings,
+    actor: Actor,
+    method: str,
+    args: dict[str, Any],
+    *,
+    failure: HearthError,
+) -> str:
+    """Record a queued task for ``method`` started by ``actor`` and send it; returns its id.
+
+    ``failure`` is raised (and the caller's transaction rolls back, row included) when the broker
+    cannot take the message.
+    """
+    task_id = uuid.uuid4().hex
+    prune(db)
+    db.add(
+        Task(
+            task_id=task_id,
+            method=method,
+            user_id=actor.user_id,
+            state="queued",
+            created_on=now_utc(),
+        )
+    )
+    db.flush()
+    try:
+        celery_app(settings).send_task(TASK_NAME, args=[task_id, args], task_id=task_id)
+    except Exception as exc:  # kombu's OperationalError, socket errors: the broker is unreachable
+        log.error("cannot queue %s (task %s): %s", method, task_id, exc)
+        raise failure from exc
+    return task_id
+
+
+def prune(db: Session) -> None:
+    db.execute(delete(Task).where(Task.created_on < now_utc() - KEEP))
+
+
+def get(db: Session, actor: Actor, task_id: str) -> Task:
+    """The task, if it is the actor's own or the actor is an admin; else "does not exist"."""
+    row = db.get(Task, task_id)
+    if (
+        row is None
+        or row.created_on < now_utc() - KEEP
+        or (not actor.admin and row.user_id != actor.user_id)
+    ):
+        raise NotFound("task_not_found", x=task_id)
+    return row
+
+
+def claim(db: Session, task_id: str) -> Task | None:
+    """Move a queued task to ``running``; None if there is no queued row (yet)."""
+    moved = db.execute(
+        update(Task)
+        .where(Task.task_id == task_id, Task.state == "queued")
+        .values(state="running")
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    return db.get(Task, task_id) if moved else None
+
+
+def finish(db: Session, task_id: str, result: Any, error: str | None) -> None:
+    """Record the outcome: ``done`` with the result, or ``failed`` with the error text."""
+    db.execute(
+        update(Task)
+        .where(Task.task_id == task_id)
+        .values(
+            state="failed" if error is not None else "done",
+            result=result if error is None else None,
+            error=error,
+            finished_on=now_utc(),
+        )
+        .execution_options(synchronize_session=False)
+    )
