@@ -1,0 +1,145 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Web routes outside any repository: the journal feeds (``spec/web-and-vcs.md`` §8).
+
+=========================================================  ===============================
+path                                                       view
+=========================================================  ===============================
+``/_admin/journal/rss``, ``/_admin/journal/atom``          ``journal:rss`` / ``:atom``
+``/_admin/public_journal/rss``, ``…/atom``                 ``journal:public_rss`` / ``:public_atom``
+``/_admin/public_journal_rss``, ``…_atom`` (old paths)     the same
+=========================================================  ===============================
+
+The journal feed lists the entries of the repositories the user follows and needs a user (a valid key:
+feeds always take one); the public journal lists the entries of non-private repositories and is open to
+the anonymous ``default`` user too. Both show only repositories the requester may read. Without anybody
+to act as, they answer 401 ``Login required`` (there is no login page to redirect to yet).
+"""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from starlette.concurrency import run_in_threadpool
+from starlette.routing import BaseRoute, Route
+
+from hearth.errors import Forbidden, HearthError
+from hearth.services import webviews
+from hearth.services.permissions import Actor
+from hearth.web import access, feeds
+from hearth.web.views import send_body, send_error, send_internal_error
+
+if TYPE_CHECKING:
+    from hearth.app import Runtime
+
+# Kallithea's wording of journal actions (its ``action_parser``); unknown actions show as stored.
+ACTION_TEXTS = {
+    "user_created_repo": "[created] repository",
+    "user_created_fork": "[created] repository as fork",
+    "user_forked_repo": "[forked] repository",
+    "user_updated_repo": "[updated] repository",
+    "user_deleted_repo": "[deleted] repository",
+    "user_downloaded_archive": "[downloaded] archive from repository",
+    "admin_created_repo": "[created] repository",
+    "admin_forked_repo": "[forked] repository",
+    "admin_updated_repo": "[updated] repository",
+    "admin_deleted_repo": "[delete] repository",
+    "push": "[pushed] into",
+    "push_local": "[committed via Hearth] into repository",
+    "push_remote": "[pulled from remote] into repository",
+    "pull": "[pulled] from",
+    "started_following_repo": "[started following] repository",
+    "stopped_following_repo": "[stopped following] repository",
+}
+
+
+def action_text(action: str) -> str:
+    return ACTION_TEXTS.get(action, action)
+
+
+class JournalFeed:
+    """A raw ASGI endpoint for one journal feed."""
+
+    def __init__(self, runtime: Runtime, view: str, kind: str, following: bool) -> None:
+        self.runtime = runtime
+        self.view = view
+        self.kind = kind
+        self.following = following
+
+    def _load(self, creds: access.Credentials) -> list[webviews.JournalItem]:
+        runtime = self.runtime
+        default_id = runtime.default_user_id()
+        with runtime.database.sessions() as db:
+            who: Actor | None = webviews.viewer(db, creds.key, creds.use, creds.ip, default_id)
+            if who is None or (self.following and who.is_anonymous):
+                raise Forbidden("web_login_required")
+            return webviews.journal(db, who, runtime.settings.feed_items, following=self.following)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        runtime = self.runtime
+        head_only = scope.get("method") == "HEAD"
+        creds = access.credentials(runtime, scope, self.view)
+        try:
+            items = await run_in_threadpool(self._load, creds)
+        except HearthError as exc:
+            await send_error(send, exc, runtime.settings.realm, head_only=head_only)
+            return
+        except Exception:
+            await send_internal_error(send, self.view, head_only=head_only)
+            return
+        base = runtime.base_url(scope)
+        page = "journal" if self.following else "public_journal"
+        entries = [self._entry(base, page, item) for item in items]
+        title = "Hearth journal" if self.following else "Hearth public journal"
+        feed = feeds.Feed(
+            title=title,
+            link=f"{base}/_admin/{page}",
+            self_link=f"{base}/_admin/{page}/{self.kind}",
+            description=title,
+            entries=entries,
+        )
+        body, content_type = feeds.render(feed, self.kind)
+        await send_body(
+            send,
+            200,
+            body,
+            content_type,
+            [(b"cache-control", b"private, no-cache")],
+            head_only=head_only,
+        )
+
+    @staticmethod
+    def _entry(base: str, page: str, item: webviews.JournalItem) -> feeds.Entry:
+        text = action_text(item.action)
+        description = (
+            f"<p>{html.escape(item.username)} {html.escape(text)} {html.escape(item.repo_name)}</p>"
+        )
+        if item.detail:
+            description += f"<pre>{html.escape(item.detail)}</pre>"
+        return feeds.Entry(
+            title=f"{item.username} - {text} {item.repo_name}",
+            link=f"{base}/{quote(item.repo_name)}",
+            guid=f"{base}/_admin/{page}#entry-{item.entry_id}",
+            author=item.username,
+            date=feeds.utc(item.date),
+            description_html=description,
+        )
+
+
+_JOURNAL_ROUTES = (
+    ("/_admin/journal/rss", "journal:rss", "rss", True),
+    ("/_admin/journal/atom", "journal:atom", "atom", True),
+    ("/_admin/public_journal/rss", "journal:public_rss", "rss", False),
+    ("/_admin/public_journal/atom", "journal:public_atom", "atom", False),
+    ("/_admin/public_journal_rss", "journal:public_rss", "rss", False),
+    ("/_admin/public_journal_atom", "journal:public_atom", "atom", False),
+)
+
+
+def routes(runtime: Runtime) -> list[BaseRoute]:
+    """The journal feed routes, for the application's route list."""
+    return [
+        Route(path, JournalFeed(runtime, view, kind, following), methods=["GET", "HEAD"])
+        for path, view, kind, following in _JOURNAL_ROUTES
+    ]
