@@ -11,15 +11,19 @@ import logging
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from hearth import __version__
 from hearth.api import methods  # noqa: F401  (registers every method)
 from hearth.api.jsonrpc import JsonRpcEndpoint
 from hearth.config import Settings
 from hearth.db.session import Database
+from hearth.routing import RepositoryRouter
 from hearth.services import bootstrap
+from hearth.services.vcsauth import VerifiedPasswords
+from hearth.smarthttp import reasons
 from hearth.throttle import FailureThrottle
+from hearth.web import routes as web_routes
 
 log = logging.getLogger("hearth")
 
@@ -37,6 +41,8 @@ class Runtime:
         self.settings = settings
         self.database = database or Database(settings.database_url)
         self.throttle = FailureThrottle(cap=settings.auth_failure_delay_max)
+        #: recent successful clone/push password checks (a clone is several requests)
+        self.passwords = VerifiedPasswords()
         self._default_user_id: int | None = None
 
     def default_user_id(self) -> int:
@@ -47,6 +53,19 @@ class Runtime:
                 raise NotInitialised("the database is not initialised: run `hearth init`")
             self._default_user_id = found
         return self._default_user_id
+
+    def client_address(self, scope: dict[str, Any]) -> str:
+        """The TCP peer, or the first address of the header named by ``remote_addr_header``."""
+        header = self.settings.remote_addr_header
+        if header:
+            wanted = header.lower().encode("latin-1")
+            for name, value in scope.get("headers", ()):
+                if name.lower() == wanted:
+                    first = value.decode("latin-1").split(",")[0].strip()
+                    if first:
+                        return first
+        client = scope.get("client")
+        return client[0] if client else ""
 
     def base_url(self, scope: dict[str, Any]) -> str:
         """Setting ``canonical_url``, else the request's scheme and ``Host``."""
@@ -65,10 +84,13 @@ class Runtime:
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
     runtime = runtime or Runtime(settings)
+    reasons.install()  # lock refusals carry their text as the reason phrase (hg prints it)
     api = JsonRpcEndpoint(runtime)
     routes = [
         Route("/_admin/api", api, methods=None),
         Route("/_admin/api/", api, methods=None),
+        *web_routes.routes(runtime),
+        Mount("/", app=RepositoryRouter(runtime)),
     ]
     app = Starlette(routes=routes)
     app.state.runtime = runtime

@@ -70,3 +70,45 @@ def gist(db: Session, ref: int | str) -> Gist:
     if obj is None:
         raise NotFound("gist_not_found", x=ref)
     return obj
+
+
+def repository_by_path(db: Session, path: str) -> tuple[Repository, str] | None:
+    """The repository a URL path starts with, and the rest of the path (``web-and-vcs.md`` §2).
+
+    ``path`` is the URL path without its leading ``/``. The first component may be ``_<id>``.
+    Otherwise every prefix of the path is a candidate and the longest existing name wins (one
+    query); a component ending in ``.git`` also stands for the name without it, the exact name
+    preferred (§3). Repositories being created or deleted are not found.
+    """
+    parts = path.split("/")
+    first = parts[0]
+    if first.startswith("_") and is_digits(first[1:]):
+        ident = int(first[1:])
+        repo = db.get(Repository, ident) if ident < _ID_LIMIT else None
+        if repo is None or repo.state != "ready":
+            return None
+        return repo, "/".join(parts[1:])
+    candidates: dict[str, int] = {}  # name → number of components it consumes
+    for end in range(len(parts), 0, -1):
+        name = "/".join(parts[:end])
+        if not name or len(name) > 255:
+            continue
+        candidates.setdefault(name, end)
+        if name.endswith(".git") and len(name) > 4:
+            candidates.setdefault(name[:-4], end)
+    if not candidates:
+        return None
+    found = db.scalars(
+        select(Repository).where(
+            Repository.repo_name.in_(list(candidates)), Repository.state == "ready"
+        )
+    ).all()
+    if not found:
+        return None
+    by_name = {repo.repo_name: repo for repo in found}
+    for end in range(len(parts), 0, -1):
+        name = "/".join(parts[:end])
+        for option in (name, name[:-4] if name.endswith(".git") else None):
+            if option and option in by_name:
+                return by_name[option], "/".join(parts[end:])
+    return None

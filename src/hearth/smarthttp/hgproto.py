@@ -161,6 +161,9 @@ class HgWebHost:
         self._cache: OrderedDict[tuple[str, bool, bool, str], Any] = OrderedDict()
         self._baseui: Any = None
         self._middleware: ASGIApp | None = None
+        #: in-process hooks (``hooks`` section name → callable) every hgweb built from now on
+        #: runs; set them before serving (cached hgwebs keep the hooks they were built with)
+        self.hooks: dict[bytes, Callable[..., Any]] = {}
 
     def app(
         self,
@@ -276,6 +279,8 @@ class HgWebHost:
         }
         for (section, item), value in settings.items():
             ui.setconfig(section, item, value, b"hearth")
+        for hook_name, hook in self.hooks.items():
+            ui.setconfig(b"hooks", hook_name, hook, b"hearth")
         return make_hgweb(os.fsencode(path), name=name.encode("utf-8"), baseui=ui)
 
 
