@@ -281,6 +281,18 @@ def test_get_repos_orders(server: LiveServer) -> None:
     assert "members" not in server.ok("get_repos", key)[0]
 
 
+def test_get_repos_root_is_case_sensitive(server: LiveServer) -> None:
+    """``Grp`` and ``grp`` are different groups: listing one never shows the other's repositories
+    (SQLite's LIKE would match both)."""
+    base = unique("case")
+    upper = make_repo(server, "git", repo_name=f"{base.capitalize()}/sub/one")
+    lower = make_repo(server, "git", repo_name=f"{base}/sub/two")
+    listed = [r["repo_name"] for r in server.ok("get_repos", root=base.capitalize())]
+    assert listed == [upper["repo_name"]]
+    listed = [r["repo_name"] for r in server.ok("get_repos", root=base)]
+    assert listed == [lower["repo_name"]]
+
+
 def test_clone_uri_password_masked_for_non_admins(server: LiveServer) -> None:
     repo = make_repo(server, "git")
     uri = "https://bob:hunter2@example.com/x.git"

@@ -167,16 +167,7 @@ class JsonRpcEndpoint:
         return body
 
     def client_ip(self, scope: dict[str, Any]) -> str:
-        header = self.runtime.settings.remote_addr_header
-        if header:
-            wanted = header.lower().encode("latin-1")
-            for name, value in scope["headers"]:
-                if name.lower() == wanted:
-                    first = value.decode("latin-1").split(",")[0].strip()
-                    if first:
-                        return first
-        client = scope.get("client")
-        return client[0] if client else ""
+        return self.runtime.client_address(scope)
 
     async def _dispatch(self, scope: dict[str, Any], body: bytes) -> bytes:
         request = parse_body(body)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from hearth.db.models import Follower, RepoGroup, Repository, User
@@ -75,8 +75,12 @@ def visible(
     query = _rows_query()
     if root is not None:
         if traverse:
+            prefix = root.group_name + "/"
+            # LIKE narrows (and may use the index) but is case-insensitive on SQLite: names
+            # are case-sensitive, so the exact prefix decides.
             query = query.where(
-                Repository.repo_name.startswith(root.group_name + "/", autoescape=True)
+                Repository.repo_name.startswith(prefix, autoescape=True),
+                func.substr(Repository.repo_name, 1, len(prefix)) == prefix,
             )
         else:
             query = query.where(Repository.group_id == root.group_id)
