@@ -123,7 +123,7 @@ def pushed_revisions(repo_path: Path, updates: list[tuple[str, str, str]]) -> li
     olds = [old for old, _new, _ref in updates if old != ZERO]
     excluded = [f"--exclude={ref}" for _old, _new, ref in updates]
     argv = ["git", "--git-dir", str(repo_path), "rev-list", "--reverse", *news, "--not", *olds]
-    argv += [*excluded, "--all"]
+    argv += [*excluded, "--glob=refs/*"]  # not --all: HEAD may name an updated branch
     proc = subprocess.run(
         argv, capture_output=True, env=gitproto.child_env(None, None), timeout=600, check=False
     )
