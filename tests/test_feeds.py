@@ -9,7 +9,6 @@ reader's key of role ``all``, ``http`` or ``feed`` in any of the three places, a
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +21,7 @@ import httpx
 import pytest
 
 from tests.live import LiveServer, new_server, unique
+from tests.test_web_views import issue_keys, new_user
 from tests.vcs_fixtures import Built, build, git, hg, make_git_history, run
 
 KINDS = ["git", "hg"]
@@ -138,14 +138,18 @@ class Hosted:
 @pytest.fixture(scope="module")
 def reader(server: LiveServer) -> dict[str, Any]:
     """A user who may read the private repositories, with keys of every role and an expired one."""
-    user, key = server.new_user("feeder")
+    name, key = new_user(server, "feeder")
     keys = {"all": key}
-    for role in ("http", "feed", "api", "vcs"):
-        done = server.cli("api-key", "create", user["username"], "--role", role, "--json")
-        keys[role] = json.loads(done.stdout)["key"]
-    expired = server.cli("api-key", "create", user["username"], "--expires-in", "0", "--json")
-    keys["expired"] = json.loads(expired.stdout)["key"]
-    return {"user": user, "keys": keys}
+    keys |= issue_keys(
+        server,
+        name,
+        http={"role": "http"},
+        feed={"role": "feed"},
+        api={"role": "api"},
+        vcs={"role": "vcs"},
+        expired={"expires_in_days": 0},
+    )
+    return {"username": name, "keys": keys}
 
 
 @pytest.fixture(scope="module", params=KINDS)
@@ -162,7 +166,7 @@ def hosted(
     server.ok(
         "grant_user_permission",
         repoid=private["repo_id"],
-        userid=reader["user"]["username"],
+        userid=reader["username"],
         perm="repository.read",
     )
     return Hosted(kind, public, private, dict(built.ids))
@@ -282,13 +286,11 @@ def test_public_journal(server: LiveServer, reader: dict[str, Any]) -> None:
 
 def test_journal_of_followed_repositories(server: LiveServer) -> None:
     """The repositories a user follows (an owner follows what it owns); a user is required."""
-    user, key = server.new_user("follower")
-    _, stranger_key = server.new_user("stranger")
-    mine = [
-        new_repo(server, kind, owner=user["username"], private=True)["repo_name"] for kind in KINDS
-    ]
+    user, key = new_user(server, "follower")
+    _, stranger_key = new_user(server, "stranger")
+    mine = [new_repo(server, kind, owner=user, private=True)["repo_name"] for kind in KINDS]
     new_repo(server, "git")  # followed by nobody
-    expired = server.cli("api-key", "create", user["username"], "--expires-in", "0", "--json")
+    expired = issue_keys(server, user, key={"expires_in_days": 0})["key"]
     for kind in ("rss", "atom"):
         url = f"/_admin/journal/{kind}"
         for response in (
@@ -302,7 +304,7 @@ def test_journal_of_followed_repositories(server: LiveServer) -> None:
             ]
         _, items = parse(server.client.get(f"{url}?api_key={stranger_key}"), kind)
         assert items == []
-        for sent in ("", f"?api_key={json.loads(expired.stdout)['key']}", "?api_key=bogus"):
+        for sent in ("", f"?api_key={expired}", "?api_key=bogus"):
             response = server.client.get(url + sent)
             assert (response.status_code, response.text) == (401, "Login required"), sent
 

@@ -13,7 +13,6 @@ archives are unpacked and compared with a checkout.
 from __future__ import annotations
 
 import io
-import json
 import re
 import tarfile
 import zipfile
@@ -25,6 +24,8 @@ from typing import Any
 import httpx
 import pytest
 
+from hearth.db.session import Database
+from hearth.services import accounts, lookup
 from tests.live import LiveServer, new_server, unique
 from tests.vcs_fixtures import (
     BINARY,
@@ -86,9 +87,26 @@ def new_repo(server: LiveServer, kind: str, **fields: Any) -> dict[str, Any]:
     return server.ok("create_repo", repo_name=name, repo_type=kind, **fields)["repo"]
 
 
-def cli_key(server: LiveServer, username: str, *options: str) -> str:
-    done = server.cli("api-key", "create", username, *options, "--json")
-    return json.loads(done.stdout)["key"]
+def issue_keys(server: LiveServer, username: str, **specs: dict[str, Any]) -> dict[str, str]:
+    """New keys of ``username`` by name, each ``{"role": …, "expires_in_days": …}``: what
+    ``hearth api-key create`` does, through the same service, without a process per key."""
+    database = Database(server.database_url)
+    try:
+        with database.session() as db:
+            user = lookup.user(db, username)
+            return {
+                name: accounts.issue_key(db, user, description="test", **spec)[0]
+                for name, spec in specs.items()
+            }
+    finally:
+        database.engine.dispose()
+
+
+def new_user(server: LiveServer, prefix: str) -> tuple[str, str]:
+    """A user created through the API, and a key of role ``all``."""
+    name = unique(prefix)
+    server.ok("create_user", username=name, email=f"{name}@example.com")
+    return name, issue_keys(server, name, key={})["key"]
 
 
 @dataclass
@@ -104,18 +122,21 @@ class People:
 
 
 def make_people(server: LiveServer, *, odd_keys: bool) -> People:
-    reader, reader_key = server.new_user("reader")
-    _, outsider_key = server.new_user("outsider")
-    people = People(reader["username"], reader_key, outsider_key)
+    reader, reader_key = new_user(server, "reader")
+    _, outsider_key = new_user(server, "outsider")
+    people = People(reader, reader_key, outsider_key)
     if odd_keys:
-        name = reader["username"]
-        people.ignored = {
-            "expired": cli_key(server, name, "--expires-in", "0"),
-            "role api": cli_key(server, name, "--role", "api"),
-            "role vcs": cli_key(server, name, "--role", "vcs"),
-            "role feed": cli_key(server, name, "--role", "feed"),
-            "unknown": "0123456789abcdef0123456789abcdef01234567",
-        }
+        people.ignored = issue_keys(
+            server,
+            reader,
+            **{
+                "expired": {"expires_in_days": 0},
+                "role api": {"role": "api"},
+                "role vcs": {"role": "vcs"},
+                "role feed": {"role": "feed"},
+            },
+        )
+        people.ignored["unknown"] = "0123456789abcdef0123456789abcdef01234567"
         people.feed_role_key = people.ignored["role feed"]
     return people
 
@@ -518,7 +539,7 @@ def test_raw_diff_of_a_range(farm: LiveServer, site: Site, tmp_path: Path) -> No
     assert answer(unknown) == (404, TEXT, b"Unknown revision nope")
 
 
-def test_changeset_download(farm: LiveServer, shared_site: Site, server: LiveServer) -> None:
+def test_changeset_download(server: LiveServer, shared_site: Site) -> None:
     """Not whitelisted anywhere: fetched anonymously from a public repository."""
     name, ids = shared_site.public["repo_name"], shared_site.ids
     raw = get(server, f"/{name}/changeset-diff/{ids['c2']}")
