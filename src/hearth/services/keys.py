@@ -117,7 +117,11 @@ def authenticate(
     if not isinstance(key, str) or not key or len(key) > 256:
         return None
     digest = hash_key(key)
-    row = db.execute(_AUTHENTICATE, {"digest": digest, "default_id": default_user_id or 0}).first()
+    row = (
+        db.connection()
+        .execute(_AUTHENTICATE, {"digest": digest, "default_id": default_user_id or 0})
+        .first()
+    )
     if row is None or not hmac.compare_digest(row.key_hash, digest):
         return None
     if row.expires != -1 and row.expires <= time.time():

@@ -133,7 +133,10 @@ def global_permissions(db: Session, actor: Actor) -> set[str]:
     """The effective global permission names: per kind, the highest weight of every source."""
     if actor.admin:
         return {ADMIN_PERMISSION}
-    names = db.scalars(_GLOBAL_NAMES, level_params(actor)).all()
+    return _strongest(db.scalars(_GLOBAL_NAMES, level_params(actor)).all())
+
+
+def _strongest(names: Iterable[str]) -> set[str]:
     best: dict[str, tuple[int, str]] = {}
     for name in names:
         kind, weight = PERMISSIONS.get(name, ("", -1))
@@ -198,6 +201,14 @@ _KINDS = {
 _UID = bindparam("uid")
 _DID = bindparam("did")
 _IDS = bindparam("ids", expanding=True)
+
+
+def core(db: Session) -> Any:
+    """The session's connection, for the prebuilt Core statements of the hot paths: the ORM's
+    execute path costs more than SQLite needs to run them. Pending ORM changes are flushed first,
+    as the ORM's autoflush would."""
+    db.flush()
+    return db.connection()
 
 
 def level_params(actor: Actor) -> dict[str, int]:
@@ -270,7 +281,7 @@ def _levels(db: Session, actor: Actor, kind: str, ids: Iterable[int] | None) -> 
         if not params["ids"]:
             return {}
     statement = _statement(kind, actor.is_anonymous, actor.admin, ids is not None, False)
-    return {obj: int(level or 0) for obj, level in db.execute(statement, params).all()}
+    return {obj: int(level or 0) for obj, level in core(db).execute(statement, params)}
 
 
 def named_levels(db: Session, actor: Actor, kind: str) -> list[tuple[str, int]]:
@@ -279,6 +290,56 @@ def named_levels(db: Session, actor: Actor, kind: str) -> list[tuple[str, int]]:
     return [
         (name, int(level or 0)) for _, level, name in db.execute(statement, level_params(actor))
     ]
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything ``get_user`` shows of a user's permissions, read in one query."""
+
+    globals: set[str]
+    objects: dict[str, list[tuple[str, int]]]  # kind -> (name, level) in id order
+
+
+@functools.cache
+def _report_statement(anonymous: bool, admin: bool) -> Any:
+    parts = []
+    for index, kind in enumerate(OBJECT_KINDS):
+        named = _statement(kind, anonymous, admin, False, True).order_by(None).subquery()
+        obj, level, name = list(named.c)
+        parts.append(
+            select(
+                literal(index).label("part"),
+                obj.label("obj"),
+                name.label("name"),
+                func.coalesce(level, 0).label("level"),
+            )
+        )
+    if not admin:
+        names = _GLOBAL_NAMES.subquery()
+        parts.append(
+            select(
+                literal(len(OBJECT_KINDS)).label("part"),
+                literal(0).label("obj"),
+                names.c.permission.label("name"),
+                literal(0).label("level"),
+            )
+        )
+    return union_all(*parts).order_by("part", "obj")
+
+
+def report(db: Session, actor: Actor) -> Report:
+    """Global permissions and the level on every repository, group and user group, in one
+    query (``get_user`` is the API's most frequent call)."""
+    objects: dict[str, list[tuple[str, int]]] = {kind: [] for kind in OBJECT_KINDS}
+    global_names: list[str] = []
+    statement = _report_statement(actor.is_anonymous, actor.admin)
+    for part, _obj, name, level in core(db).execute(statement, level_params(actor)):
+        if part < len(OBJECT_KINDS):
+            objects[OBJECT_KINDS[part]].append((name, int(level)))
+        else:
+            global_names.append(name)
+    globals_ = {ADMIN_PERMISSION} if actor.admin else _strongest(global_names)
+    return Report(globals_, objects)
 
 
 def repo_level_subquery(actor: Actor) -> Any:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, exists, func, or_, select
+from sqlalchemy import bindparam, delete, exists, func, literal, or_, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -177,25 +177,43 @@ class UserDetails:
     ip_rules: list[str]
 
 
+_EXTRAS = union_all(
+    select(
+        literal(0).label("kind"),
+        UserEmail.user_id.label("uid"),
+        UserEmail.email.label("value"),
+        UserEmail.email_id.label("seq"),
+    ).where(UserEmail.user_id.in_(bindparam("ids", expanding=True))),
+    select(
+        literal(1).label("kind"),
+        UserIpRule.user_id.label("uid"),
+        UserIpRule.ip_addr.label("value"),
+        UserIpRule.ip_id.label("seq"),
+    ).where(UserIpRule.user_id.in_(bindparam("ids", expanding=True))),
+).order_by("kind", "seq")
+
+
 def details(db: Session, users: Sequence[User]) -> list[UserDetails]:
-    """Batch-load extra e-mails and IP rules for ``users`` (two queries whatever their number)."""
+    """Batch-load extra e-mails and IP rules for ``users`` (one query whatever their number)."""
     ids = [u.user_id for u in users]
     emails: dict[int, list[str]] = defaultdict(list)
     rules: dict[int, list[str]] = defaultdict(list)
     if ids:
-        for uid, email in db.execute(
-            select(UserEmail.user_id, UserEmail.email)
-            .where(UserEmail.user_id.in_(ids))
-            .order_by(UserEmail.email_id)
-        ):
-            emails[uid].append(email)
-        for uid, rule in db.execute(
-            select(UserIpRule.user_id, UserIpRule.ip_addr)
-            .where(UserIpRule.user_id.in_(ids))
-            .order_by(UserIpRule.ip_id)
-        ):
-            rules[uid].append(rule)
+        for kind, uid, value, _seq in permissions.core(db).execute(_EXTRAS, {"ids": ids}):
+            (emails if kind == 0 else rules)[uid].append(value)
     return [UserDetails(u, [u.email, *emails[u.user_id]], rules[u.user_id]) for u in users]
+
+
+_IP_RULES = (
+    select(UserIpRule.ip_addr)
+    .where(UserIpRule.user_id == bindparam("uid"))
+    .order_by(UserIpRule.ip_id)
+)
+
+
+def ip_rules(db: Session, user_id: int) -> list[str]:
+    """The user's own IP rules, oldest first (``get_ip``)."""
+    return list(permissions.core(db).execute(_IP_RULES, {"uid": user_id}).scalars())
 
 
 def list_users(db: Session, codepoint: Any) -> list[User]:
@@ -220,16 +238,17 @@ def permission_report(
 ) -> PermissionReport:
     """``get_user``'s ``permissions`` block (``permissions.md`` §4) for ``subject``."""
     actor = permissions.actor_for(db, subject, default_user_id)
+    found = permissions.report(db, actor)
 
     def named(kind: str) -> dict[str, str]:
         return {
             name: permissions.permission_name(kind, level)
-            for name, level in permissions.named_levels(db, actor, kind)
+            for name, level in found.objects[kind]
             if not (hide_none and level == 0)
         }
 
     return PermissionReport(
-        sorted(permissions.global_permissions(db, actor)),
+        sorted(found.globals),
         named("repository"),
         named("group"),
         named("usergroup"),

@@ -8,13 +8,10 @@ import platform
 from importlib import metadata
 from typing import Any
 
-from sqlalchemy import select
-
 from hearth.api import declare
 from hearth.api.declare import CALLER, Arg, Call, Kind, method
 from hearth.api.shapes import ip_rule
-from hearth.db.models import UserIpRule
-from hearth.services import lookup, sysinfo
+from hearth.services import lookup, sysinfo, users
 
 
 @method("test", tier="kallithea-0.7", gate="admin", args=[Arg("args", Kind.ANY)])
@@ -50,9 +47,7 @@ def get_server_info(call: Call) -> dict[str, Any]:
 )
 def get_ip(call: Call, userid: int | str | None) -> dict[str, Any]:
     user_id = call.actor.user_id if userid is None else lookup.user(call.db, userid).user_id
-    rules = call.db.scalars(
-        select(UserIpRule.ip_addr).where(UserIpRule.user_id == user_id).order_by(UserIpRule.ip_id)
-    ).all()
+    rules = users.ip_rules(call.db, user_id)
     return {
         "server_ip_addr": call.client_ip,
         "ip_addr_server": call.client_ip,
