@@ -198,9 +198,7 @@ def repo_file(view: FileView) -> dict[str, Any]:
 
 
 def repository(view: RepoView, base_url: str, *, admin: bool) -> dict[str, Any]:
-    # one conversion, then plain dict lookups: attribute access on a result row costs more,
-    # and listings render thousands of these
-    repo = view.repo._asdict()
+    repo = view.repo  # a plain dict: listings render thousands of these
     landing_type, _, landing = repo["landing_rev"].partition(":")
     return {
         "repo_id": repo["repo_id"],

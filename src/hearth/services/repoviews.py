@@ -6,9 +6,7 @@ Listing never opens a repository on disk: ``last_changeset`` comes from the cach
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
@@ -18,12 +16,11 @@ from hearth.services import permissions
 from hearth.services.permissions import Actor
 
 
-@dataclass(frozen=True)
-class RepoView:
-    """A repository's columns (a plain row: listing 10,000 ORM objects would cost more than the
-    query) with the names the API shows beside them."""
+class RepoView(NamedTuple):
+    """A repository's columns as a plain dict (listing 10,000 ORM objects, or even result rows
+    read by attribute, costs more than the query) with the names the API shows beside them."""
 
-    repo: Any  # a row with the ``repositories`` columns as attributes
+    repo: dict[str, Any]  # the ``repositories`` columns by name
     owner: str
     fork_of: str | None
     locked_by: User | None
@@ -47,20 +44,26 @@ def _rows_query() -> Any:
     return _ROWS
 
 
-def _views(db: Session, rows: Sequence[Any]) -> list[RepoView]:
-    lockers = {row.locked_by for row in rows if row.locked_by is not None}
+def _views(db: Session, result: Any) -> list[RepoView]:
+    """Views of the rows of an executed ``_ROWS`` query."""
+    keys = list(result.keys())
+    rows = [dict(zip(keys, row, strict=True)) for row in result.all()]
+    lockers = {row["locked_by"] for row in rows if row["locked_by"] is not None}
     users = (
         {u.user_id: u for u in db.scalars(select(User).where(User.user_id.in_(lockers)))}
         if lockers
         else {}
     )
-    return [RepoView(row, row.owner_name, row.fork_name, users.get(row.locked_by)) for row in rows]
+    return [
+        RepoView(row, row["owner_name"], row["fork_name"], users.get(row["locked_by"]))
+        for row in rows
+    ]
 
 
 def view(db: Session, repo: Repository) -> RepoView:
     db.flush()
-    row = db.execute(_rows_query().where(Repository.repo_id == repo.repo_id)).one()
-    return _views(db, [row])[0]
+    result = permissions.core(db).execute(_rows_query().where(Repository.repo_id == repo.repo_id))
+    return _views(db, result)[0]
 
 
 def visible(
@@ -85,15 +88,15 @@ def visible(
         else:
             query = query.where(Repository.group_id == root.group_id)
     if actor.admin:
-        return _views(db, db.execute(query.order_by(Repository.repo_id)).all())
+        return _views(db, permissions.core(db).execute(query.order_by(Repository.repo_id)))
     levels = permissions.repo_level_subquery(actor)
     query = query.join(levels, levels.c.obj == Repository.repo_id).where(
         levels.c.level >= int(permissions.Level.READ)
     )
-    rows = db.execute(
+    result = permissions.core(db).execute(
         query.order_by(codepoint(Repository.repo_name)), permissions.level_params(actor)
-    ).all()
-    return _views(db, rows)
+    )
+    return _views(db, result)
 
 
 def followers(db: Session, repo_id: int) -> list[User]:
@@ -112,4 +115,4 @@ def locked(db: Session, user_id: int | None) -> list[RepoView]:
     query = _rows_query().where(Repository.locked_by.is_not(None))
     if user_id is not None:
         query = query.where(Repository.locked_by == user_id)
-    return _views(db, db.execute(query.order_by(Repository.repo_id)).all())
+    return _views(db, permissions.core(db).execute(query.order_by(Repository.repo_id)))

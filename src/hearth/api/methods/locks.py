@@ -81,8 +81,8 @@ def lock(call: Call, repoid: int | str, locked: bool | None, userid: int | str |
 def _locks_of(call: Call, user_id: int | None) -> list[dict[str, Any]]:
     views = repoviews.locked(call.db, user_id)
     if not call.actor.admin:  # a lock on a repository one can no longer read stays hidden
-        levels = permissions.repo_levels(call.db, call.actor, [v.repo.repo_id for v in views])
-        views = [v for v in views if levels.get(v.repo.repo_id, 0) >= Level.READ]
+        levels = permissions.repo_levels(call.db, call.actor, [v.repo["repo_id"] for v in views])
+        views = [v for v in views if levels.get(v.repo["repo_id"], 0) >= Level.READ]
     return [repository(v, call.base_url, admin=call.actor.admin) for v in views]
 
 
