@@ -1,8 +1,11 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The ``hearth`` command's ``user``, ``api-key`` and ``doctor`` groups, against a live instance.
+"""The ``hearth`` command's ``user``, ``api-key``, ``repo``, ``admin`` and ``doctor`` groups, run as
+the installed program against real instances.
 
 Changes made on the command line are checked through the API (a deactivated user's key stops working,
-a revoked key is refused) or in the database itself (the stored password hash).
+a revoked key is refused), in the database itself (the stored password hash) or on disk (repository
+directories, ``rm__`` directories). The ``repo`` commands need no server: they run against an
+initialised instance per database backend.
 """
 
 from __future__ import annotations
@@ -10,19 +13,34 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from hearth.config import load_settings
 from hearth.db.models import User
 from hearth.db.session import Database
+from hearth.services import bootstrap, permissions, repos
 from hearth.services.passwords import verify_password
-from tests.live import LiveServer, free_port, unique
+from tests.live import (
+    IN_CI,
+    LiveServer,
+    create_pg_database,
+    drop_pg_database,
+    free_port,
+    postgres_available,
+    unique,
+)
+from tests.vcs_fixtures import git, hg
 
 CHECKS = [
     "configuration",
@@ -49,7 +67,12 @@ def hearth(
 
 
 def as_json(done: subprocess.CompletedProcess[str]) -> Any:
+    """The parsed stdout of a ``--json`` run, which ``python -m json.tool`` accepts too."""
     assert done.stderr == "", done.stderr
+    tool = subprocess.run(
+        [sys.executable, "-m", "json.tool"], input=done.stdout, capture_output=True, text=True
+    )
+    assert tool.returncode == 0, tool.stderr
     return json.loads(done.stdout)
 
 
@@ -367,3 +390,314 @@ def test_doctor_bad_configuration(instance: dict[str, str]) -> None:
     assert list(checks) == ["configuration"]
     assert checks["configuration"]["detail"] == "port: expected an integer, got 'eighty'"
     assert "HEARTH_" in checks["configuration"]["fix"]
+
+
+# --- hearth repo … ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Instance:
+    env: dict[str, str]
+    repos: Path
+    database_url: str
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def repo_instance(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Instance]:
+    """An initialised instance per database backend, shared by the ``repo`` tests (no server)."""
+    pg_url = None
+    if request.param == "postgres":
+        if not postgres_available():
+            if IN_CI:
+                pytest.fail("PostgreSQL at 127.0.0.1:5432 is required under CI=true")
+            pytest.skip("PostgreSQL is not reachable")
+        pg_url = create_pg_database()
+    home = tmp_path_factory.mktemp(f"cli-repos-{request.param}")
+    url = pg_url or f"sqlite:///{home / 'hearth.db'}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
+    env.update(HEARTH_HOME=str(home), HEARTH_DATABASE_URL=url, HEARTH_ADMIN_PASSWORD="admin-1-pw")
+    done = hearth(env, "init")
+    assert done.returncode == 0, done.stderr
+    yield Instance(env, home / "repos", url)
+    if pg_url:
+        drop_pg_database(pg_url)
+
+
+def listed(instance: Instance) -> dict[str, dict[str, Any]]:
+    return {r["repo_name"]: r for r in as_json(hearth(instance.env, "repo", "list", "--json"))}
+
+
+def make_fork(instance: Instance, source: str, name: str) -> None:
+    """A fork made through the service (the CLI has no fork command), as the first admin."""
+    settings = load_settings(environ=instance.env, config_file=instance.repos / "no-such.toml")
+    database = Database(instance.database_url)
+    try:
+        with database.session() as db:
+            admin = bootstrap.first_admin(db)
+            default_id = bootstrap.default_user_id(db)
+            assert admin is not None and default_id is not None
+            actor = permissions.actor_for(db, admin, default_id)
+            new = repos.NewFork(name, None, "", False, False, "rev:tip")
+            repos.fork(db, actor, settings, source, new)
+    finally:
+        database.dispose()
+
+
+def test_repo_create_and_list(repo_instance: Instance) -> None:
+    env = repo_instance.env
+    owner = unique("owner")
+    done = hearth(env, "user", "create", owner, "--email", f"{owner}@example.com")
+    assert done.returncode == 0, done.stderr
+
+    tools = unique("tools")
+    done = hearth(
+        env, "repo", "create", tools, "--type", "git", "--description", "[b]eta", "--json"
+    )
+    created = as_json(done)
+    assert (created["msg"], created["success"], created["task"]) == (
+        f"Created new repository `{tools}`",
+        True,
+        None,
+    )
+    repo = created["repo"]
+    assert (repo["repo_name"], repo["repo_type"], repo["description"]) == (tools, "git", "[b]eta")
+    assert (repo["owner"], repo["private"], repo["fork_of"]) == ("admin", False, None)
+    assert (repo_instance.repos / tools / "HEAD").is_file()  # a bare git repository
+
+    docs = f"{unique('grp')}/docs"
+    done = hearth(env, "repo", "create", docs, "--type", "hg", "--owner", owner, "--private")
+    path = repo_instance.repos / docs
+    assert done.returncode == 0, done.stderr
+    assert re.fullmatch(rf"Created new repository `{docs}` \(ID \d+, hg\) in {path}\n", done.stdout)
+    assert (path / ".hg").is_dir()
+
+    found = listed(repo_instance)
+    assert found[tools] == repo
+    assert (found[docs]["repo_type"], found[docs]["owner"], found[docs]["private"]) == (
+        "hg",
+        owner,
+        True,
+    )
+    assert found[docs]["description"] == "docs"
+    ids = [r["repo_id"] for r in found.values()]
+    assert ids == sorted(ids)
+
+    table = hearth(env, "repo", "list")
+    assert (table.returncode, table.stderr) == (0, "")
+    row = next(line for line in table.stdout.splitlines() if f" {tools} " in line)
+    assert str(repo["repo_id"]) in row and " git " in row and "[b]eta" in row and "empty" in row
+    row = next(line for line in table.stdout.splitlines() if f" {docs} " in line)
+    assert f" {owner} " in row and " yes " in row
+
+
+def test_repo_create_refusals(repo_instance: Instance) -> None:
+    env = repo_instance.env
+    name = unique("taken")
+    bad = hearth(env, "repo", "create", name, "--type", "svn", "--json")
+    assert (bad.returncode, bad.stdout, bad.stderr) == (
+        2,
+        "",
+        "hearth: --type must be one of git,hg\n",
+    )
+    assert not (repo_instance.repos / name).exists()
+
+    assert hearth(env, "repo", "create", name, "--type", "hg").returncode == 0
+    again = hearth(env, "repo", "create", name, "--type", "git", "--json")
+    assert (again.returncode, again.stdout) == (1, "")
+    assert again.stderr == f"hearth: repo `{name}` already exist\n"
+    assert (repo_instance.repos / name / ".hg").is_dir()  # the first one is untouched
+
+    spaced = hearth(env, "repo", "create", "a b", "--type", "git")
+    assert (spaced.returncode, spaced.stderr) == (
+        1,
+        "hearth: Invalid repository name `a b`: character ` ` is not allowed\n",
+    )
+
+    nobody, orphan = unique("nobody"), unique("orphan")
+    done = hearth(env, "repo", "create", orphan, "--type", "git", "--owner", nobody)
+    assert (done.returncode, done.stderr) == (1, f"hearth: user `{nobody}` does not exist\n")
+    assert not (repo_instance.repos / orphan).exists()
+
+
+def deleted_dirs(parent: Path, last: str) -> list[Path]:
+    return [
+        p for p in parent.iterdir() if re.fullmatch(rf"rm__\d{{8}}_\d{{6}}_\d{{6}}__{last}", p.name)
+    ]
+
+
+def test_repo_delete_and_its_forks(repo_instance: Instance) -> None:
+    env, root = repo_instance.env, repo_instance.repos
+    source, fork = unique("src"), unique("fork")
+    assert hearth(env, "repo", "create", source, "--type", "git").returncode == 0
+    make_fork(repo_instance, source, fork)
+
+    done = hearth(env, "repo", "delete", source, "--yes")
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == f"hearth: Cannot delete `{source}` it still contains attached forks\n"
+
+    done = hearth(env, "repo", "delete", source, "--forks", "sideways", "--yes")
+    assert (done.returncode, done.stderr) == (2, "hearth: --forks must be one of delete,detach\n")
+
+    done = hearth(env, "repo", "delete", source, "--forks", "detach", input="n\n")
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr.startswith(f"Delete repository `{source}`? [y/N]:")
+    assert done.stderr.endswith("\nhearth: nothing deleted (confirm, or pass --yes)\n")
+    assert (root / source).is_dir()
+
+    done = hearth(env, "repo", "delete", source, "--forks", "detach", "--yes", "--json")
+    assert as_json(done) == {
+        "msg": f"Deleted repository `{source}` Detached 1 forks",
+        "success": True,
+        "repo_name": source,
+        "forks": 1,
+    }
+    assert not (root / source).exists() and len(deleted_dirs(root, source)) == 1
+    found = listed(repo_instance)
+    assert source not in found and found[fork]["fork_of"] is None
+
+    done = hearth(env, "repo", "delete", fork, input="y\n")
+    assert (done.returncode, done.stdout) == (0, f"Deleted repository `{fork}`\n")
+    assert len(deleted_dirs(root, fork)) == 1
+
+    missing = unique("missing")
+    done = hearth(env, "repo", "delete", missing, "--yes", "--json")
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == f"hearth: repository `{missing}` does not exist\n"
+
+
+def test_repo_delete_with_its_forks(repo_instance: Instance) -> None:
+    env, root = repo_instance.env, repo_instance.repos
+    source, fork, grandchild = unique("src"), unique("fork"), unique("fork")
+    assert hearth(env, "repo", "create", source, "--type", "hg").returncode == 0
+    make_fork(repo_instance, source, fork)
+    make_fork(repo_instance, fork, grandchild)
+    done = hearth(env, "repo", "delete", source, "--forks", "delete", "-y")
+    assert (done.returncode, done.stdout) == (0, f"Deleted repository `{source}` Deleted 2 forks\n")
+    found = listed(repo_instance)
+    for name in (source, fork, grandchild):
+        assert name not in found
+        assert not (root / name).exists() and len(deleted_dirs(root, name)) == 1
+
+
+def test_repo_rescan(repo_instance: Instance) -> None:
+    env, root = repo_instance.env, repo_instance.repos
+    by_git, group, by_hg = unique("handgit"), unique("handgrp"), unique("handhg")
+    git(root, "init", "-q", "--bare", by_git)
+    (root / group).mkdir()
+    hg(root / group, "init", by_hg)
+    hg_name = f"{group}/{by_hg}"
+
+    result = as_json(hearth(env, "repo", "rescan", "--json"))
+    assert set(result) == {"added", "removed", "obsolete", "skipped"}
+    assert {by_git, hg_name} <= set(result["added"])
+    found = listed(repo_instance)
+    assert (found[by_git]["repo_type"], found[hg_name]["repo_type"]) == ("git", "hg")
+    assert found[by_git]["description"] == f"{by_git} repository"
+    assert found[by_git]["owner"] == "admin"
+
+    shutil.rmtree(root / by_git)
+    done = hearth(env, "repo", "rescan")
+    assert (done.returncode, done.stderr) == (0, "")
+    assert re.search(rf"│ obsolete +│ {by_git} +│", done.stdout), done.stdout
+    assert "--remove-obsolete" in done.stdout
+    assert by_git in listed(repo_instance)  # only reported
+
+    removed = as_json(hearth(env, "admin", "repo", "rescan", "--remove-obsolete", "--json"))
+    assert by_git in removed["removed"] and by_git not in removed["obsolete"]
+    found = listed(repo_instance)
+    assert by_git not in found and hg_name in found
+
+
+def test_repo_commands_need_an_initialised_instance(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
+    env.update(HEARTH_HOME=str(tmp_path), HEARTH_DATABASE_URL=f"sqlite:///{tmp_path}/x/h.db")
+    done = hearth(env, "repo", "list", "--json")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.startswith("hearth: cannot open the database (sqlite:///")
+    assert done.stderr.count("\n") == 1
+
+
+# --- hearth admin purge-deleted -----------------------------------------------------------------
+
+
+def stamp(when: datetime) -> str:
+    return when.strftime("%Y%m%d_%H%M%S_%f")
+
+
+def test_purge_deleted(tmp_path: Path) -> None:
+    root = tmp_path / "repos"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
+    env.update(HEARTH_HOME=str(tmp_path), HEARTH_REPOS=str(root))
+    now = datetime.now(UTC)
+    old_top = f"rm__{stamp(now - timedelta(days=40))}__old"
+    old_grp = f"grp/rm__{stamp(now - timedelta(days=31))}__older"
+    recent = f"rm__{stamp(now - timedelta(hours=2))}__recent"
+    future = f"rm__{stamp(now + timedelta(days=1))}__future"
+    ancient = f"rm__{stamp(datetime(2001, 2, 3, tzinfo=UTC))}"
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    for path in (old_top, old_grp, recent, future):
+        (root / path / "objects").mkdir(parents=True)
+        (root / path / "objects" / "x").write_text("x")
+    keep = [
+        "rm__notastamp",  # not a name Hearth writes
+        "rm__20201301_000000_000000__badmonth",
+        f".hearth/{ancient}__scratch",  # never entered
+        f"live/{ancient}__inside",  # inside a repository
+        f"grp/{ancient}__afile",  # a file
+        f"{ancient}__link",  # a symbolic link
+        f"{ancient}__link/objects",
+    ]
+    (root / "rm__notastamp").mkdir()
+    (root / "rm__20201301_000000_000000__badmonth").mkdir()
+    (root / ".hearth" / f"{ancient}__scratch").mkdir(parents=True)
+    hg(root, "init", "live")
+    (root / "live" / f"{ancient}__inside").mkdir()
+    (root / "grp" / f"{ancient}__afile").write_text("not a directory")
+    (outside / "objects").mkdir()
+    (root / f"{ancient}__link").symlink_to(outside)
+
+    def entry(path: str, name: str, days: float) -> dict[str, str]:
+        when = (now - timedelta(days=days)).isoformat(timespec="seconds")
+        return {"path": path, "repo_name": name, "deleted_on": when}
+
+    dry = as_json(hearth(env, "admin", "purge-deleted", "--dry-run", "--json"))
+    assert dry["removed"] == [entry(old_grp, "grp/older", 31), entry(old_top, "old", 40)]
+    assert [k["path"] for k in dry["kept"]] == [recent, future]
+    assert (dry["dry_run"], dry["older_than"], dry["root"], dry["failed"]) == (
+        True,
+        "30d",
+        str(root),
+        [],
+    )
+    assert all((root / p).is_dir() for p in (old_top, old_grp, recent, future))
+
+    done = hearth(env, "admin", "purge-deleted")
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.endswith(
+        f"Removed 2 deleted repositories older than 30d in {root}; kept 2 newer ones.\n"
+    )
+    assert old_grp in done.stdout and "grp/older" in done.stdout
+    assert not (root / old_top).exists() and not (root / old_grp).exists()
+    assert (root / recent).is_dir() and (root / "grp").is_dir()
+
+    done = hearth(env, "admin", "purge-deleted", "--older-than", "1h", "--json")
+    assert [k["path"] for k in as_json(done)["removed"]] == [recent]
+    assert (root / future).is_dir()
+    assert all((root / p).exists() for p in keep) and (outside / "objects").is_dir()
+    assert (root / "live" / ".hg").is_dir()
+
+    done = hearth(env, "admin", "purge-deleted", "--older-than", "0d", "--dry-run", "--json")
+    assert as_json(done)["removed"] == []  # a time in the future is never old
+
+    done = hearth(env, "admin", "purge-deleted", "--older-than", "a month")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        "hearth: Invalid age `a month`: use a number and a unit (w, d, h, m or s), e.g. 30d\n"
+    )
+    gone = tmp_path / "gone"
+    done = hearth({**env, "HEARTH_REPOS": str(gone)}, "admin", "purge-deleted", "--json")
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == f"hearth: the repository root {gone} is not a directory\n"

@@ -114,6 +114,10 @@ TEXTS: dict[str, str] = {
     "lock_released": "Released lock on repo `{x}`",
     "pull_failed": "Unable to pull changes from `{x}`",
     "rescan_failed": "Error occurred during rescan repositories action",
+    # purging deleted repositories (web-and-vcs.md §7, hearth admin purge-deleted)
+    "invalid_age": "Invalid age `{x}`: use a number and a unit (w, d, h, m or s), e.g. 30d",
+    "purge_no_root": "the repository root {x} is not a directory",
+    "purge_failed": "failed to purge deleted repositories in {x}: {reason}",
     # clone/pull/push over HTTP (web-and-vcs.md §3-§5)
     "vcs_login_required": "Authentication required",
     "vcs_forbidden": "Access denied",

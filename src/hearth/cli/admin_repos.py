@@ -1,0 +1,222 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""``hearth repo …``: create, list, rescan (with a progress bar), delete.
+
+The commands act as the first admin and call the services the API methods ``create_repo``,
+``get_repos``, ``rescan_repos`` and ``delete_repo`` call (``api/methods/repos.py``,
+``api/methods/maintenance.py``), so the rules and error texts are the API's; ``--json`` prints the
+API's objects. Rescan runs here and now, never through the task queue, so that people can watch it
+(``services/rescan.py``, ``web-and-vcs.md`` §7).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from dataclasses import asdict
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
+
+from hearth.api.shapes import repository
+from hearth.cli.admin_context import acting_admin, connect, fail, settings
+from hearth.cli.admin_output import JsonFlag, plain, print_json, show, table, yes
+from hearth.config import Settings
+from hearth.errors import enum_error
+from hearth.services import repos, repoviews, rescan
+from hearth.services.permissions import Level
+
+repo_app = typer.Typer(
+    help="Repositories: create, list, rescan the repository root, delete.", no_args_is_help=True
+)
+
+_FORKS = ("detach", "delete")
+
+
+def base_url(config: Settings) -> str:
+    """Where the server is reached: setting ``canonical_url``, else ``host`` and ``port``."""
+    if config.canonical_url:
+        return config.canonical_url
+    host = config.host if config.host not in ("", "0.0.0.0", "::") else "127.0.0.1"
+    return f"http://{host}:{config.port}"
+
+
+def _last_change(shape: dict[str, Any]) -> str:
+    changeset = shape["last_changeset"]
+    if changeset["revision"] < 0:
+        return "empty"
+    return f"{changeset['short_id']} {changeset['date']}"
+
+
+@repo_app.command("create")
+def repo_create(
+    name: Annotated[str, typer.Argument(help="Full name (`grp/name`); missing groups are made.")],
+    repo_type: Annotated[str, typer.Option("--type", help="git or hg.")],
+    owner: Annotated[
+        str | None, typer.Option(help="The owner's username (default: the first admin).")
+    ] = None,
+    description: Annotated[
+        str, typer.Option(help="Description (default: the last part of the name).")
+    ] = "",
+    private: Annotated[
+        bool | None,
+        typer.Option(
+            "--private/--public", help="Visibility (default: setting default_repo_private)."
+        ),
+    ] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Create an empty repository, as the API's create_repo does (acting as the first admin)."""
+    if repo_type not in repos.REPO_TYPES:
+        raise fail(enum_error("--type", repos.REPO_TYPES).text, 2)
+    config = settings()
+    new = repos.NewRepo(
+        repo_name=name,
+        owner=owner,
+        repo_type=repo_type,
+        description=description,
+        private=private,
+        clone_uri=None,
+        landing_rev="rev:tip",
+        enable_statistics=None,
+        enable_downloads=None,
+        copy_permissions=False,
+        enable_locking=None,
+    )
+    with connect(config) as (_database, db):
+        repo = repos.create(db, acting_admin(db), config, new)
+        shape = repository(repoviews.view(db, repo), base_url(config), admin=True)
+        path = repos.path_of(config, repo.repo_name)
+    msg = f"Created new repository `{shape['repo_name']}`"
+    if json_output:
+        print_json({"msg": msg, "success": True, "task": None, "repo": shape})
+    else:
+        typer.echo(f"{msg} (ID {shape['repo_id']}, {shape['repo_type']}) in {path}")
+
+
+@repo_app.command("list")
+def repo_list(json_output: JsonFlag = False) -> None:
+    """List every repository by ID, as the API's get_repos shows them to an admin."""
+    config = settings()
+    with connect(config) as (database, db):
+        views = repoviews.visible(db, acting_admin(db), database.codepoint)
+        found = [repository(v, base_url(config), admin=True) for v in views]
+    if json_output:
+        print_json(found)
+        return
+    shown = table("ID", "name", "type", "owner", "private", "fork of", "last change", "description")
+    for repo in found:
+        shown.add_row(
+            str(repo["repo_id"]),
+            plain(repo["repo_name"]),
+            repo["repo_type"],
+            plain(repo["owner"]),
+            yes(repo["private"]),
+            plain(repo["fork_of"] or ""),
+            plain(_last_change(repo)),
+            plain(repo["description"]),
+        )
+    show(shown)
+
+
+@repo_app.command("rescan")
+def repo_rescan(
+    remove_obsolete: Annotated[
+        bool,
+        typer.Option(
+            "--remove-obsolete",
+            help="Delete the rows of repositories whose directory is gone (never the disk).",
+        ),
+    ] = False,
+    json_output: JsonFlag = False,
+) -> None:
+    """Register repositories found under the repository root; report (or remove) missing ones."""
+    config = settings()
+    counts: Counter[str] = Counter()
+    stderr = Console(stderr=True)
+    with (
+        connect(config) as (_database, db),
+        Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]rescan[/bold] {task.description}", markup=True),
+            BarColumn(),
+            TextColumn("{task.fields[counts]}"),
+            console=stderr,
+            transient=True,
+            disable=json_output or not stderr.is_terminal,
+        ) as progress,
+    ):
+        task = progress.add_task(str(config.repos), total=None, counts="")
+
+        def notify(event: str, name: str) -> None:
+            counts[event] += 1
+            summary = ", ".join(f"{n} {e}" for e, n in sorted(counts.items()))
+            progress.update(task, description=f"{event} {name}", counts=summary, advance=1)
+
+        result = rescan.rescan(db, config, remove_obsolete=remove_obsolete, progress=notify)
+    if json_output:
+        print_json(asdict(result))
+        return
+    changes = [
+        (event, name)
+        for event in ("added", "removed", "obsolete", "skipped")
+        for name in getattr(result, event)
+    ]
+    if changes:
+        shown = table("change", "repository")
+        for event, name in changes:
+            shown.add_row(event, plain(name))
+        show(shown)
+    typer.echo(
+        f"{len(result.added)} added, {len(result.removed)} removed, "
+        f"{len(result.obsolete)} obsolete, {len(result.skipped)} skipped."
+    )
+    if result.obsolete:
+        typer.echo(
+            "Obsolete repositories have no directory any more; "
+            "`hearth repo rescan --remove-obsolete` deletes their rows."
+        )
+    if result.skipped:
+        typer.echo(
+            "Skipped directories have names Hearth cannot register (see `hearth repo create`)."
+        )
+
+
+def _confirmed(question: str) -> bool:
+    """Ask on stderr, read the answer from stdin (stdout stays for the result); no answer is no."""
+    typer.echo(f"{question} [y/N]: ", err=True, nl=False)
+    try:
+        answer = sys.stdin.readline()
+    except KeyboardInterrupt:
+        answer = ""
+    if not sys.stdin.isatty():  # the answer was not echoed: end the prompt's line
+        typer.echo("", err=True)
+    return answer.strip().lower() in ("y", "yes")
+
+
+@repo_app.command("delete")
+def repo_delete(
+    name: Annotated[str, typer.Argument(help="Full name or ID.")],
+    forks: Annotated[
+        str | None, typer.Option(help="If it has forks: detach them, or delete them too.")
+    ] = None,
+    assume_yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
+    json_output: JsonFlag = False,
+) -> None:
+    """Delete a repository, as the API's delete_repo does: the directory is renamed `rm__…`."""
+    if forks is not None and forks not in _FORKS:
+        raise fail(enum_error("--forks", _FORKS).text, 2)
+    config = settings()
+    with connect(config) as (_database, db):
+        actor = acting_admin(db)
+        found = repos.find(db, actor, name, Level.ADMIN)
+        if not assume_yes and not _confirmed(f"Delete repository `{found.repo_name}`?"):
+            raise fail("nothing deleted (confirm, or pass --yes)")
+        deleted, count = repos.delete(db, actor, config, name, forks or "")
+    suffix = {"": "", "detach": f" Detached {count} forks", "delete": f" Deleted {count} forks"}
+    msg = f"Deleted repository `{deleted}`{suffix[forks or '']}"
+    if json_output:
+        print_json({"msg": msg, "success": True, "repo_name": deleted, "forks": count})
+    else:
+        typer.echo(msg)
