@@ -1,8 +1,12 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Clone and push over Hearth's transport against the local floor (figures, no asserts).
+"""Clone and push over Hearth against the local floor (figures, no asserts).
 
-Serves the router of ``tests/test_transport.py`` with uvicorn (uvloop + httptools) in a
-subprocess and compares, with the median of ``--runs`` runs:
+By default runs the whole Hearth application (``hearth serve``: routing, the database lookup
+of the repository, HTTP Basic authentication of the admin against a private repository, the
+post-push bookkeeping); ``--app transport`` serves the bare router of
+``tests/test_transport.py`` instead, to separate the transport's cost from the application's.
+Both run uvicorn (uvloop + httptools) in a subprocess; compared, with the median of ``--runs``
+runs:
 
 * ``git clone --bare`` over HTTP vs ``file://`` (target ≤ 1.10x),
 * a push of the whole history to an empty bare repository over HTTP vs locally (≤ 1.10x),
@@ -86,6 +90,8 @@ def wait_port(port: int, proc: subprocess.Popen[bytes]) -> None:
 class Server:
     """uvicorn serving ``test_transport.TransportApp`` over ``root`` in a subprocess."""
 
+    label = "transport"
+
     def __init__(self, root: Path) -> None:
         sock = free_socket()
         sock.listen(128)
@@ -106,6 +112,13 @@ class Server:
                 return int(line.split()[1]) * 1024
         raise KeyError(key)
 
+    def reset_peak(self) -> None:
+        """Reset VmHWM to the current RSS (Linux ``clear_refs`` 5); ignored where refused."""
+        try:
+            Path(f"/proc/{self.proc.pid}/clear_refs").write_text("5")
+        except OSError:
+            pass
+
     def cpu_seconds(self) -> float:
         fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -113,6 +126,82 @@ class Server:
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(30)
+
+    def repo_url(self, name: str) -> str:
+        return f"{self.url}/{name}"
+
+    def register(self, name: str, repo_type: str = "git") -> None:
+        """Make a repository built under the root servable (the transport serves any)."""
+
+
+class HearthServer(Server):
+    """``hearth serve`` (one worker) over ``root``: the application as deployed, on SQLite.
+
+    Repositories built under ``root`` are registered with the API (``rescan_repos``) and made
+    private, and every URL carries the admin's password: each request is authenticated.
+    """
+
+    label = "hearth"
+    PASSWORD = "bench-admin-pw"
+
+    def __init__(self, root: Path) -> None:
+        home = root.parent / f"hearth-home-{root.name}"
+        home.mkdir(exist_ok=True)
+        sock = free_socket()
+        self.port = sock.getsockname()[1]
+        sock.close()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "HEARTH_HOME": str(home),
+            "HEARTH_REPOS": str(root),
+            "HEARTH_DATABASE_URL": f"sqlite:///{home / 'hearth.db'}",
+            "HEARTH_PORT": str(self.port),
+            "HEARTH_WORKERS": "1",
+            "HEARTH_ADMIN_PASSWORD": self.PASSWORD,
+            "HEARTH_LOG_LEVEL": "warning",
+        }
+        subprocess.run([PY, "-m", "hearth", "init"], env=self.env, check=True, capture_output=True)
+        self.key = self._admin_key()
+        self.proc = subprocess.Popen([PY, "-m", "hearth", "serve"], env=self.env)
+        wait_port(self.port, self.proc)
+        import httpx
+
+        self.client = httpx.Client(base_url=self.url, timeout=600)
+
+    def _admin_key(self) -> str:
+        code = (
+            "import sys; from hearth.config import load_settings; "
+            "from hearth.db.session import Database; from hearth.services import accounts, lookup; "
+            "db = Database(load_settings().database_url)\n"
+            "with db.session() as s: print(accounts.issue_key(s, lookup.user(s, 'admin'), "
+            "description='bench')[0])"
+        )
+        out = subprocess.run([PY, "-c", code], env=self.env, check=True, capture_output=True)
+        return out.stdout.decode().strip().splitlines()[-1]
+
+    def api(self, method: str, **args: object) -> object:
+        reply = self.client.post(
+            "/_admin/api",
+            json={"id": 1, "api_key": self.key, "method": method, "args": args},
+        ).json()
+        if reply["error"] is not None:
+            raise RuntimeError(f"{method}: {reply['error']}")
+        return reply["result"]
+
+    def stop(self) -> None:
+        self.client.close()
+        super().stop()
+
+    def repo_url(self, name: str) -> str:
+        return f"http://admin:{self.PASSWORD}@127.0.0.1:{self.port}/{name}"
+
+    def register(self, name: str, repo_type: str = "git") -> None:
+        """git: private, so every request authenticates the admin. hg: public, because stream
+        clones are offered only when the ``default`` user may read (``web-and-vcs.md`` §4)."""
+        self.api("rescan_repos")
+        if repo_type == "git":
+            self.api("update_repo", repoid=name, private=True)
 
 
 def build_git(path: Path, commits: int, total_mb: float) -> Path:
@@ -159,6 +248,7 @@ def row(label: str, ours: float, floor: float, floor_label: str, target: str) ->
 
 def bench_git(work: Path, server: Server, runs: int, commits: int, mb: float) -> None:
     src = build_git(server_root(work) / "gitsrc", commits, mb)
+    server.register("gitsrc")
     print(f"git repository: {commits} commits, {du_mb(src):.0f} MB on disk")
     dest = work / "clone.git"
 
@@ -168,7 +258,7 @@ def bench_git(work: Path, server: Server, runs: int, commits: int, mb: float) ->
     def clone(url: str) -> Callable[[], None]:
         return lambda: sh("git", "clone", "-q", "--bare", url, dest)
 
-    http, local = compare(clone(f"{server.url}/gitsrc"), clone(f"file://{src}"), runs, clean)
+    http, local = compare(clone(server.repo_url("gitsrc")), clone(f"file://{src}"), runs, clean)
     row("git clone --bare over HTTP", http, local, "file://", "<= 1.10x")
 
     counter = iter(range(1_000_000))
@@ -177,10 +267,11 @@ def bench_git(work: Path, server: Server, runs: int, commits: int, mb: float) ->
     def fresh() -> None:
         path = server_root(work) / f"empty{next(counter)}"
         sh("git", "init", "-q", "--bare", "-b", "main", path)
+        server.register(path.name)
         target[:] = [path]
 
     http, local = compare(
-        lambda: sh("git", "-C", src, "push", "-q", f"{server.url}/{target[0].name}", "main"),
+        lambda: sh("git", "-C", src, "push", "-q", server.repo_url(target[0].name), "main"),
         lambda: sh("git", "-C", src, "push", "-q", target[0], "main"),
         runs,
         fresh,
@@ -224,7 +315,7 @@ def bench_relay(
         sh(
             "curl", "-sf", "-o", "/dev/null", "--data-binary", f"@{body}",
             "-H", f"Content-Type: application/x-git-{service}-request",
-            f"{server.url}/{path}/git-{service}",
+            f"{server.repo_url(path)}/git-{service}",
         )  # fmt: skip
 
     def pipe(repo: Path, body: Path, service: str) -> None:
@@ -249,6 +340,7 @@ def bench_relay(
 def bench_hg(work: Path, server: Server, runs: int, commits: int, mb: float) -> None:
     t0 = time.perf_counter()
     src = build_hg(server_root(work) / "hgsrc", commits, mb)
+    server.register("hgsrc", "hg")
     took = time.perf_counter() - t0
     print(f"hg repository: {commits} commits, {du_mb(src):.0f} MB on disk ({took:.0f} s to build)")
     sock = free_socket()
@@ -272,7 +364,7 @@ def bench_hg(work: Path, server: Server, runs: int, commits: int, mb: float) -> 
                 return lambda: sh(tt.HG, "clone", "-q", "-U", *extra, url, dest)
 
             ours, ref = compare(
-                clone(f"{server.url}/hgsrc"), clone(f"http://127.0.0.1:{port}/"), runs, clean
+                clone(server.repo_url("hgsrc")), clone(f"http://127.0.0.1:{port}/"), runs, clean
             )
             label = " ".join(["hg clone -U", *extra, "over hgweb"])
             row(label, ours, ref, "hg serve", "<= 1.00x")
@@ -282,17 +374,19 @@ def bench_hg(work: Path, server: Server, runs: int, commits: int, mb: float) -> 
         serve.wait(30)
 
 
-def bench_rss(work: Path, mb: float) -> None:
+def bench_rss(work: Path, mb: float, make: Callable[[Path], Server]) -> None:
     root = work / "rss"
     root.mkdir()
     t0 = time.perf_counter()
     src = build_git(root / "big", max(200, int(mb / 2)), mb)
     took = time.perf_counter() - t0
     print(f"big git repository: {du_mb(src):.0f} MB on disk ({took:.0f} s to build)")
-    server = Server(root)
+    server = make(root)
     dest = work / "big-clone.git"
     try:
-        sh("git", "-c", "protocol.version=2", "ls-remote", f"{server.url}/big")  # warm up
+        server.register("big")
+        sh("git", "-c", "protocol.version=2", "ls-remote", server.repo_url("big"))  # warm up
+        server.reset_peak()  # VmHWM would otherwise include start-up and the rescan
         base = server.status("VmRSS")
         cpu0 = server.cpu_seconds()
         peak = base
@@ -307,7 +401,7 @@ def bench_rss(work: Path, mb: float) -> None:
         sampler = threading.Thread(target=sample)
         sampler.start()
         start = time.perf_counter()
-        sh("git", "clone", "-q", "--bare", f"{server.url}/big", dest)
+        sh("git", "clone", "-q", "--bare", server.repo_url("big"), dest)
         http = time.perf_counter() - start
         done.set()
         sampler.join()
@@ -337,6 +431,12 @@ def main() -> None:
     parser.add_argument("--big-mb", type=float, default=None, help="size of the RSS repository")
     parser.add_argument("--runs", type=int, default=5, help="runs per figure (median)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory")
+    parser.add_argument(
+        "--app",
+        choices=("hearth", "transport"),
+        default="hearth",
+        help="the whole application (default) or the bare transport router",
+    )
     args = parser.parse_args()
     git_commits, git_mb, hg_commits, hg_mb, big_mb = (
         (400, 8.0, 100, 4.0, 60.0) if args.small else (2000, 40.0, 500, 20.0, 400.0)
@@ -351,14 +451,18 @@ def main() -> None:
         HGUSER="bench <bench@example.com>", GIT_TERMINAL_PROMPT="0",
     )  # fmt: skip
     server_root(work).mkdir()
-    print(f"scratch: {work}   cores: {os.cpu_count()}   runs per figure: {args.runs} (median)")
-    server = Server(server_root(work))
+    make: Callable[[Path], Server] = HearthServer if args.app == "hearth" else Server
+    print(
+        f"scratch: {work}   cores: {os.cpu_count()}   runs per figure: {args.runs} (median)"
+        f"   served by: {args.app}"
+    )
+    server = make(server_root(work))
     try:
         bench_git(work, server, args.runs, git_commits, git_mb)
         bench_hg(work, server, args.runs, hg_commits, hg_mb)
     finally:
         server.stop()
-    bench_rss(work, big_mb)
+    bench_rss(work, big_mb, make)
     if args.keep:
         print(f"kept {work}")
     else:
