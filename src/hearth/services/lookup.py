@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+import functools
 import re
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from hearth.db.models import Gist, RepoGroup, Repository, User, UserGroup
@@ -32,12 +33,17 @@ def is_digits(name: str) -> bool:
     return bool(_DIGITS.fullmatch(name))
 
 
+@functools.cache
+def _by_name(model: type[T], name_col: str) -> Any:
+    return select(model).where(getattr(model, name_col) == bindparam("name"))
+
+
 def _find(db: Session, model: type[T], pk: str, name_col: str, ref: int | str, code: str) -> T:
     ident = as_id(ref)
     if ident is not None:
         obj = db.get(model, ident) if -_ID_LIMIT <= ident < _ID_LIMIT else None
     else:
-        obj = db.scalar(select(model).where(getattr(model, name_col) == ref))
+        obj = db.scalar(_by_name(model, name_col), {"name": ref})
     if obj is None:
         raise NotFound(code, x=ref)
     return obj

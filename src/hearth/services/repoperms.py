@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from hearth.db.models import (
@@ -121,22 +121,34 @@ class Member:
     permission: str
 
 
+_MEMBERS = union_all(
+    select(
+        literal(0).label("part"),
+        User.username.label("name"),
+        RepoUserPerm.level.label("level"),
+        RepoUserPerm.row_id.label("seq"),
+    )
+    .join(User, User.user_id == RepoUserPerm.user_id)
+    .where(RepoUserPerm.repo_id == bindparam("rid")),
+    select(
+        literal(1).label("part"),
+        UserGroup.group_name.label("name"),
+        RepoUserGroupPerm.level.label("level"),
+        RepoUserGroupPerm.row_id.label("seq"),
+    )
+    .join(UserGroup, UserGroup.users_group_id == RepoUserGroupPerm.users_group_id)
+    .where(RepoUserGroupPerm.repo_id == bindparam("rid")),
+).order_by("part", "seq")
+
+
 def members(db: Session, repo_id: int) -> list[Member]:
-    """Explicit rows: user rows in creation order, then user-group rows in creation order."""
-    users = db.execute(
-        select(User.username, RepoUserPerm.level)
-        .join(User, User.user_id == RepoUserPerm.user_id)
-        .where(RepoUserPerm.repo_id == repo_id)
-        .order_by(RepoUserPerm.row_id)
-    ).all()
-    groups = db.execute(
-        select(UserGroup.group_name, RepoUserGroupPerm.level)
-        .join(UserGroup, UserGroup.users_group_id == RepoUserGroupPerm.users_group_id)
-        .where(RepoUserGroupPerm.repo_id == repo_id)
-        .order_by(RepoUserGroupPerm.row_id)
-    ).all()
-    return [Member(n, "user", permissions.permission_name("repository", lv)) for n, lv in users] + [
-        Member(n, "user_group", permissions.permission_name("repository", lv)) for n, lv in groups
+    """Explicit rows: user rows in creation order, then user-group rows in creation order (one
+    query: ``get_repo`` is frequent)."""
+    return [
+        Member(
+            name, "user_group" if part else "user", permissions.permission_name("repository", lv)
+        )
+        for part, name, lv, _seq in permissions.core(db).execute(_MEMBERS, {"rid": repo_id})
     ]
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, aliased
 
 from hearth.db.models import Follower, RepoGroup, Repository, User
@@ -40,6 +40,15 @@ _ROWS = (
 )
 
 
+_ONE = _ROWS.where(Repository.repo_id == bindparam("rid"))
+_FOLLOWERS = (
+    select(User)
+    .join(Follower, Follower.user_id == User.user_id)
+    .where(Follower.repo_id == bindparam("rid"))
+    .order_by(Follower.row_id)
+)
+
+
 def _rows_query() -> Any:
     return _ROWS
 
@@ -62,7 +71,7 @@ def _views(db: Session, result: Any) -> list[RepoView]:
 
 def view(db: Session, repo: Repository) -> RepoView:
     db.flush()
-    result = permissions.core(db).execute(_rows_query().where(Repository.repo_id == repo.repo_id))
+    result = permissions.core(db).execute(_ONE, {"rid": repo.repo_id})
     return _views(db, result)[0]
 
 
@@ -100,14 +109,7 @@ def visible(
 
 
 def followers(db: Session, repo_id: int) -> list[User]:
-    return list(
-        db.scalars(
-            select(User)
-            .join(Follower, Follower.user_id == User.user_id)
-            .where(Follower.repo_id == repo_id)
-            .order_by(Follower.row_id)
-        )
-    )
+    return list(db.scalars(_FOLLOWERS, {"rid": repo_id}))
 
 
 def locked(db: Session, user_id: int | None) -> list[RepoView]:

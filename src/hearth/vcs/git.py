@@ -531,9 +531,12 @@ def _remote_failure(what: str, source: str, stderr: bytes) -> str:
 def create(path: str) -> None:
     """``git init --bare`` at ``path`` (parents created)."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    proc = _run_git(["init", "--bare", "--quiet", path])
-    if proc.returncode != 0:
-        raise VcsError(f"git init failed: {_text(proc.stderr).strip()}")
+    # in process: starting ``git init`` cost more than the rest of create_repo together
+    # (20 ms against 8 ms for libgit2 on a loaded machine)
+    try:
+        pygit2.init_repository(path, bare=True)
+    except (pygit2.GitError, OSError) as exc:
+        raise VcsError(f"git init failed: {exc}") from exc
 
 
 def clone(source: str, dest: str, timeout: float | None = None) -> None:
