@@ -71,9 +71,9 @@ def serve(
     workers: Annotated[int | None, typer.Option(help="Worker processes.")] = None,
 ) -> None:
     """Serve the API, clone/push and web views."""
-    import uvicorn
-
     from hearth.logs import log_config
+    from hearth.server import ServeOptions
+    from hearth.server import serve as run_server
 
     config = settings()
     database = Database(config.database_url)
@@ -88,20 +88,19 @@ def serve(
         database.dispose()
     if not initialised:
         raise fail("the instance is not initialised; run `hearth init`", 2)
-    uvicorn.run(
-        "hearth.asgi:app",
-        factory=True,
+    options = ServeOptions(
         host=host or config.host,
         port=config.port if port is None else port,
         workers=workers or config.workers,
-        loop="uvloop",
-        http="httptools",
-        log_config=log_config(config.log_level),
         log_level=config.log_level,
-        timeout_keep_alive=30,
-        # client addresses come from the TCP peer unless setting remote_addr_header says otherwise
-        proxy_headers=False,
+        log_config=log_config(config.log_level),
     )
+    try:
+        run_server(options)
+    except OSError as exc:
+        raise fail(
+            f"cannot listen on {options.host}:{options.port}: {exc.strerror or exc}", 2
+        ) from None
 
 
 app.command()(doctor)
