@@ -106,6 +106,13 @@ def populate(url: str, repos: int, users: int, groups: int) -> None:
         db.bulk_insert_mappings(  # type: ignore[arg-type]
             Follower, [{"repo_id": r, "user_id": owner, "follows_from": now} for r in repo_ids]
         )
+    if not database.is_sqlite:
+        # Bulk-inserted tables have no statistics until autovacuum's next ANALYZE (within a
+        # minute on a live server); without them the planner expects 11 repositories and loops
+        # over 10,000 x 1,000 rows (870 ms instead of ~100 ms). Do now what autovacuum does.
+        with database.engine.connect() as conn:
+            conn.exec_driver_sql("COMMIT")
+            conn.exec_driver_sql("ANALYZE")
     database.dispose()
 
 
