@@ -37,6 +37,7 @@ import logging
 import os
 import re
 import signal
+import subprocess
 import zlib
 from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
@@ -342,10 +343,56 @@ def _pipe() -> tuple[int, int]:
     return read_fd, write_fd
 
 
+class _Child:
+    """A git child started with ``subprocess.Popen`` and awaited through a pidfd.
+
+    uvloop starts children with libuv's plain ``fork()``, which copies the page tables of the
+    whole server (100 MB and more) while the event loop waits: 5.5 ms per git request against
+    2.8 ms for ``Popen``'s ``vfork``, and three requests per clone. The exit is watched with
+    ``pidfd_open`` on the loop (a worker thread where there is no pidfd), and ``Popen.wait``
+    reaps it.
+    """
+
+    def __init__(self, popen: subprocess.Popen[bytes], stderr: asyncio.StreamReader) -> None:
+        self._popen = popen
+        self.pid = popen.pid
+        self.stderr = stderr
+        loop = asyncio.get_running_loop()
+        self._exited: asyncio.Future[int] = loop.create_future()
+        self._pidfd = -1
+        try:
+            self._pidfd = os.pidfd_open(popen.pid)
+        except (AttributeError, OSError):
+            waiter = loop.run_in_executor(None, popen.wait)
+            waiter.add_done_callback(lambda _: self._done())
+        else:
+            loop.add_reader(self._pidfd, self._reap)
+
+    @property
+    def returncode(self) -> int | None:
+        """None until the child has been reaped (so its process group id is still ours)."""
+        return self._popen.returncode
+
+    def _reap(self) -> None:
+        loop = asyncio.get_running_loop()
+        loop.remove_reader(self._pidfd)
+        os.close(self._pidfd)
+        self._pidfd = -1
+        self._popen.wait()  # it has exited: this only collects the status
+        self._done()
+
+    def _done(self) -> None:
+        if not self._exited.done():
+            self._exited.set_result(self._popen.returncode)
+
+    async def wait(self) -> int:
+        return await asyncio.shield(self._exited)
+
+
 async def _spawn(
     argv: list[str], env: dict[str, str], *, with_stdin: bool
 ) -> tuple[
-    asyncio.subprocess.Process,
+    _Child,
     asyncio.StreamWriter | None,
     _PipeReader,
     asyncio.BaseTransport,
@@ -358,24 +405,30 @@ async def _spawn(
     loop = asyncio.get_running_loop()
     out_r, out_w = _pipe()
     in_r, in_w = _pipe() if with_stdin else (-1, -1)
+    err_r, err_w = os.pipe2(os.O_CLOEXEC)
     try:
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
-            stdin=in_r if with_stdin else asyncio.subprocess.DEVNULL,
+        popen = subprocess.Popen(
+            argv,
+            stdin=in_r if with_stdin else subprocess.DEVNULL,
             stdout=out_w,
-            stderr=asyncio.subprocess.PIPE,
+            stderr=err_w,
             env=env,
             start_new_session=True,
         )
     except BaseException:
-        for fd in (out_r, in_w):
+        for fd in (out_r, in_w, err_r):
             if fd >= 0:
                 os.close(fd)
         raise
     finally:
-        for fd in (out_w, in_r):
+        for fd in (out_w, in_r, err_w):
             if fd >= 0:
                 os.close(fd)
+    stderr = asyncio.StreamReader(limit=STDERR_TAIL * 2)
+    await loop.connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(stderr), os.fdopen(err_r, "rb", buffering=0)
+    )
+    child = _Child(popen, stderr)
     out_transport, stdout = await loop.connect_read_pipe(
         _PipeReader, os.fdopen(out_r, "rb", buffering=0)
     )
@@ -386,7 +439,7 @@ async def _spawn(
             os.fdopen(in_w, "wb", buffering=0),
         )
         stdin = asyncio.StreamWriter(transport, protocol, None, loop)
-    return proc, stdin, stdout, out_transport
+    return child, stdin, stdout, out_transport
 
 
 class _Exchange:
@@ -394,7 +447,7 @@ class _Exchange:
 
     def __init__(
         self,
-        proc: asyncio.subprocess.Process,
+        proc: _Child,
         stdin: asyncio.StreamWriter | None,
         stdout: _PipeReader,
         *,
