@@ -616,3 +616,34 @@ def test_git_commit_not_reachable_is_unknown(copy_of: Callable[[str], Built]) ->
             with pytest.raises(vcs.ChangesetNotFound):
                 repo.changeset(spec)
         assert repo.last_changeset().raw_id == built.ids["c4"]
+
+
+def test_git_streams_big_files_instead_of_reading_them_whole(tmp_path: Path) -> None:
+    """Above 1 MiB a git blob comes from ``git cat-file`` in chunks: the head is small, the rest
+    follows on demand, and closing early stops the reader."""
+    import pygit2
+
+    path = tmp_path / "big.git"
+    repo = pygit2.init_repository(str(path), bare=True)
+    data = os.urandom(3 * 1024 * 1024)
+    small = b"small file\n"
+    builder = repo.TreeBuilder()
+    builder.insert("big.bin", repo.create_blob(data), pygit2.GIT_FILEMODE_BLOB)
+    builder.insert("small.txt", repo.create_blob(small), pygit2.GIT_FILEMODE_BLOB)
+    signature = pygit2.Signature("A", "a@example.com", 1_700_000_000, 0)
+    repo.create_commit("refs/heads/main", signature, signature, "big", builder.write(), [])
+    repo.set_head("refs/heads/main")
+    with vcs.open_repo(str(path), "git") as handle:
+        whole = handle.open_file("tip", "small.txt")
+        assert (whole.whole, whole.head, whole.size) == (True, small, len(small))
+        stream = handle.open_file("tip", "big.bin")
+        try:
+            assert not stream.whole and stream.size == len(data)
+            assert vcs.base.BINARY_PROBE <= len(stream.head) < len(data) // 4
+            assert stream.head + b"".join(stream.rest()) == data
+        finally:
+            stream.close()
+        early = handle.open_file("tip", "big.bin")
+        early.close()  # before reading the rest: the child is killed and reaped
+        with pytest.raises(vcs.NodeNotFound):
+            handle.open_file("tip", "missing.bin")

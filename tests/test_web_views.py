@@ -452,6 +452,47 @@ def test_raw_files_are_never_html(farm: LiveServer, tmp_path: Path) -> None:
             assert_safe(response)
 
 
+def test_big_raw_files_stream_whole_and_typed(farm: LiveServer, tmp_path: Path) -> None:
+    """Files above the streaming threshold (1 MiB) arrive whole, with the right length and type,
+    for GET, download and HEAD; text is told from binary by its first bytes, and a multi-byte
+    character cut by the end of those bytes does not turn text into its extension's type."""
+    big_text = ("é" * 300_000 + "line\n" * 200_000).encode()  # 2-byte characters first
+    big_binary = bytes(range(256)) * 20_000
+    fake_png = ("ü" * 700_000).encode()  # text under an image name: must stay text/plain
+    files = {"big.txt": big_text, "big.bin": big_binary, "fake.png": fake_png}
+    for kind in KINDS:
+        repo = new_repo(farm, kind)
+        work = tmp_path / kind
+        if kind == "git":
+            run(["git", "init", "-q", "-b", "master", str(work)], env=clean_env(tmp_path))
+        else:
+            hg(tmp_path, "init", str(work))
+        for path, content in files.items():
+            (work / path).write_bytes(content)
+        if kind == "git":
+            git(work, "add", "-A")
+            git(work, "commit", "-q", "-m", "big", date=1_700_000_000)
+            git(work, "push", "-q", str(farm.home / "repos" / repo["repo_name"]), "master")
+        else:
+            hg(work, "commit", "-A", "-q", "-m", "big")
+            hg(work, "push", "-q", str(farm.home / "repos" / repo["repo_name"]))
+        expected = {"big.txt": TEXT, "big.bin": "application/octet-stream", "fake.png": TEXT}
+        for path, content in files.items():
+            response = get(farm, f"/{repo['repo_name']}/raw/tip/{path}")
+            assert answer(response) == (200, expected[path], content), (kind, path)
+            assert response.headers["content-length"] == str(len(content))
+            assert_safe(response)
+            down = get(farm, f"/{repo['repo_name']}/download/tip/{path}")
+            assert down.content == content
+            assert down.headers["content-disposition"] == f"attachment; filename={path}"
+            head = farm.client.head(f"/{repo['repo_name']}/raw/tip/{path}")
+            assert (head.status_code, head.headers["content-length"], head.content) == (
+                200,
+                str(len(content)),
+                b"",
+            )
+
+
 # --- diffs and patches ----------------------------------------------------------------------------
 
 

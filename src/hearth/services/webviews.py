@@ -126,21 +126,15 @@ def resolve(handle: vcs.Repo, rev: str) -> vcs.Changeset:
 # --- files, diffs, patches ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class FileData:
-    path: str
-    content: bytes
-    binary: bool
-
-
-def raw_file(settings: Settings, repo: RepoRef, rev: str, path: str) -> FileData:
+def raw_stream(settings: Settings, repo: RepoRef, rev: str, path: str) -> vcs.FileStream:
+    """A file for the raw and download views: big files are streamed, never read whole. The
+    caller closes the stream."""
     with opened(settings, repo) as handle:
         changeset = resolve(handle, rev)
         try:
-            content = handle.file(changeset.raw_id, path)
+            return handle.open_file(changeset.raw_id, path)
         except vcs.NodeNotFound as exc:
             raise NotFound("web_file_not_found", path=path, rev=rev or "tip") from exc
-    return FileData(path, content, vcs.is_binary(content))
 
 
 def split_range(rev: str) -> tuple[str, str] | None:

@@ -25,6 +25,7 @@ import abc
 import os
 import re
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO, Literal
 from urllib.parse import unquote, urlsplit
@@ -152,6 +153,41 @@ class Refs:
     branches_closed: dict[str, str] = field(default_factory=dict)
 
 
+class FileStream:
+    """A file's bytes for sending: the first bytes at hand (enough to tell binary from text,
+    or the whole file), the rest read on demand. Files above a backend's threshold are never
+    held in memory whole, whatever their size. ``close`` releases what reading holds."""
+
+    def __init__(
+        self,
+        size: int,
+        head: bytes,
+        rest: Iterator[bytes] | None = None,
+        close: Callable[[], None] | None = None,
+    ) -> None:
+        self.size = size
+        self.head = head
+        self._rest = rest if rest is not None else iter(())
+        self._close = close
+
+    @property
+    def whole(self) -> bool:
+        return len(self.head) == self.size
+
+    @property
+    def binary(self) -> bool:
+        return is_binary(self.head)
+
+    def rest(self) -> Iterator[bytes]:
+        """What follows ``head``, in chunks; raises ``VcsError`` if reading fails."""
+        return self._rest
+
+    def close(self) -> None:
+        if self._close is not None:
+            self._close()
+            self._close = None
+
+
 class Repo(abc.ABC):
     """An open repository. Cheap to open, meant to live for one request or task; ``close()`` it
     (or use it as a context manager). Not safe to share between threads."""
@@ -217,6 +253,11 @@ class Repo(abc.ABC):
     @abc.abstractmethod
     def file(self, rev: str, path: str) -> bytes:
         """The bytes of a file (a symlink's target). ``NodeNotFound`` if missing or a directory."""
+
+    def open_file(self, rev: str, path: str) -> FileStream:
+        """The file as a :class:`FileStream` (the default reads it whole)."""
+        data = self.file(rev, path)
+        return FileStream(len(data), data)
 
     @abc.abstractmethod
     def file_info(self, rev: str, path: str) -> FileInfo:

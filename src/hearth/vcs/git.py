@@ -15,6 +15,8 @@ reachable from a ref have no revision number and are treated as unknown everywhe
 from __future__ import annotations
 
 import bz2
+import contextlib
+import fcntl
 import gzip
 import hashlib
 import os
@@ -23,6 +25,7 @@ import shutil
 import subprocess
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, Literal, cast
 
@@ -30,6 +33,7 @@ import pygit2
 from pygit2.enums import DeltaStatus, DiffOption, RepositoryOpenFlag
 
 from hearth.vcs.base import (
+    BINARY_PROBE,
     EMPTY_CHANGESET,
     ArchiveKind,
     BranchNotFound,
@@ -38,6 +42,7 @@ from hearth.vcs.base import (
     EmptyRepository,
     FileChanges,
     FileInfo,
+    FileStream,
     Node,
     NodeNotFound,
     Refs,
@@ -371,6 +376,17 @@ class GitRepo(Repo):
         # (16 MB: 84 ms against 200 ms)
         return bytes(self._repo.odb.read(self._blob_id(rev, path))[1])
 
+    def open_file(self, rev: str, path: str) -> FileStream:
+        """Small blobs whole; larger ones streamed from ``git cat-file``, whose inflate is
+        faster than libgit2's (16 MB: 65 ms against 110-160 ms) and which never holds the
+        whole blob in our memory."""
+        oid = self._blob_id(rev, path)
+        _kind, size = self._repo.odb.read_header(oid)
+        if size <= STREAM_ABOVE:
+            data = bytes(self._repo.odb.read(oid)[1])
+            return FileStream(len(data), data)
+        return _cat_file(self.path, str(oid), size)
+
     def file_info(self, rev: str, path: str) -> FileInfo:
         blob = self._blob(rev, path)
         return FileInfo(normalize_path(path), blob.size, is_binary(blob.data))
@@ -526,6 +542,60 @@ def _remote_failure(what: str, source: str, stderr: bytes) -> str:
 
 
 # -- module-level operations ------------------------------------------------------------------
+
+
+STREAM_ABOVE = 1 << 20
+"""Blobs above this many bytes are streamed (``Repo.open_file``)."""
+_STREAM_CHUNK = 1024 * 1024
+
+
+def _cat_file(git_dir: str, oid: str, size: int) -> FileStream:
+    """``git cat-file blob <oid>`` as a :class:`FileStream` of ``size`` bytes."""
+    proc = subprocess.Popen(
+        [GIT, "--git-dir", git_dir, "cat-file", "blob", oid],
+        env=git_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    stdout, stderr = proc.stdout, proc.stderr
+    # a 64 KiB pipe would hand us 64 KiB per read, and every chunk costs the caller a trip
+    # to a worker thread: a bigger pipe and whole-chunk reads make them few
+    with contextlib.suppress(OSError, AttributeError):
+        fcntl.fcntl(stdout.fileno(), fcntl.F_SETPIPE_SZ, _STREAM_CHUNK)
+
+    def close() -> None:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        stdout.close()
+        stderr.close()
+
+    def read_head() -> bytes:
+        parts: list[bytes] = []
+        got = 0
+        while got < BINARY_PROBE:
+            chunk = stdout.read1(BINARY_PROBE * 8)
+            if not chunk:
+                break
+            parts.append(chunk)
+            got += len(chunk)
+        return b"".join(parts)
+
+    def rest(sent: int) -> Iterator[bytes]:
+        while chunk := stdout.read(_STREAM_CHUNK):
+            sent += len(chunk)
+            yield chunk
+        if proc.wait() != 0 or sent != size:
+            raise VcsError(f"git cat-file failed: {_text(stderr.read()).strip()}")
+
+    try:
+        head = read_head()
+    except BaseException:
+        close()
+        raise
+    return FileStream(size, head, rest(len(head)), close)
 
 
 def create(path: str) -> None:

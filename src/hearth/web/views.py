@@ -27,6 +27,7 @@ All disk and database work runs in worker threads.
 
 from __future__ import annotations
 
+import codecs
 import logging
 import mimetypes
 import uuid
@@ -37,6 +38,7 @@ from urllib.parse import parse_qsl, quote
 
 from starlette.concurrency import run_in_threadpool
 
+from hearth import vcs
 from hearth.db.models import Repository
 from hearth.errors import TEXTS, Forbidden, HearthError, Invalid, NotFound
 from hearth.services import webviews
@@ -100,8 +102,9 @@ _EXTRA_TYPES = {
 }
 
 
-def raw_content_type(path: str, data: bytes, binary: bool) -> str:
-    """The ``Content-Type`` of a raw file (web-and-vcs.md §8)."""
+def raw_content_type(path: str, data: bytes, binary: bool, whole: bool = True) -> str:
+    """The ``Content-Type`` of a raw file (web-and-vcs.md §8); ``data`` is the file or, when
+    ``whole`` is false, its first bytes."""
     name = path.rsplit("/", 1)[-1].lower()
     dot = name.rfind(".")
     guessed = _EXTRA_TYPES.get(name[dot:]) if dot >= 0 else None
@@ -113,7 +116,7 @@ def raw_content_type(path: str, data: bytes, binary: bool) -> str:
             guessed = "application/x-bzip2"
         elif _encoding == "xz":
             guessed = "application/x-xz"
-    if guessed in _SAFE_TYPES and (binary or not _is_utf8(data)):
+    if guessed in _SAFE_TYPES and (binary or not _is_utf8(data, whole)):
         return guessed
     if not binary:
         return TEXT_PLAIN
@@ -122,9 +125,10 @@ def raw_content_type(path: str, data: bytes, binary: bool) -> str:
     return "application/octet-stream"
 
 
-def _is_utf8(data: bytes) -> bool:
+def _is_utf8(data: bytes, whole: bool = True) -> bool:
+    """Valid UTF-8 (for the first bytes of a file, a sequence cut at the end still counts)."""
     try:
-        data.decode("utf-8")
+        codecs.getincrementaldecoder("utf-8")().decode(data, final=whole)
     except UnicodeDecodeError:
         return False
     return True
@@ -168,6 +172,38 @@ async def send_body(
         }
     )
     await send({"type": "http.response.body", "body": b"" if head_only else body})
+
+
+async def send_stream(
+    send: Any,
+    stream: vcs.FileStream,
+    content_type: str,
+    headers: list[tuple[bytes, bytes]],
+    *,
+    head_only: bool = False,
+) -> None:
+    """A 200 with ``stream``'s bytes: the head at once, the rest read chunk by chunk in worker
+    threads (a file that fails mid-way ends the connection short of its ``Content-Length``)."""
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [
+                (b"content-type", content_type.encode("latin-1")),
+                (b"content-length", str(stream.size).encode()),
+                *SAFETY_HEADERS,
+                *headers,
+            ],
+        }
+    )
+    if head_only or stream.whole:
+        await send({"type": "http.response.body", "body": b"" if head_only else stream.head})
+        return
+    await send({"type": "http.response.body", "body": stream.head, "more_body": True})
+    chunks = stream.rest()
+    while (chunk := await run_in_threadpool(next, chunks, None)) is not None:
+        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 def error_status(exc: HearthError) -> int:
@@ -378,15 +414,18 @@ async def _file_view(
     head_only: bool,
 ) -> None:
     settings = runtime.settings
-    data = await _guarded(
-        runtime, creds, ref, lambda: webviews.raw_file(settings, ref, target.rev, target.path)
+    stream = await _guarded(
+        runtime, creds, ref, lambda: webviews.raw_stream(settings, ref, target.rev, target.path)
     )
-    content_type = raw_content_type(data.path, data.content, data.binary)
-    extra = [(b"cache-control", b"private, no-cache")]
-    if target.view == "files:download":
-        basename = data.path.rsplit("/", 1)[-1]
-        extra.append((b"content-disposition", content_disposition("attachment", basename)))
-    await send_body(send, 200, data.content, content_type, extra, head_only=head_only)
+    try:
+        content_type = raw_content_type(target.path, stream.head, stream.binary, stream.whole)
+        extra = [(b"cache-control", b"private, no-cache")]
+        if target.view == "files:download":
+            basename = target.path.strip("/").rsplit("/", 1)[-1]
+            extra.append((b"content-disposition", content_disposition("attachment", basename)))
+        await send_stream(send, stream, content_type, extra, head_only=head_only)
+    finally:
+        await run_in_threadpool(stream.close)
 
 
 async def _file_diff_view(
