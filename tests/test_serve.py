@@ -77,13 +77,17 @@ def test_workers_share_keep_alive_connections(make_server: Callable[..., LiveSer
     worker woke first (bench/api.py: half the throughput)."""
     live = make_server(workers=2)
     assert live.process is not None
-    listening = established_inodes(live.port, "0A")
-    owners = {
-        pid: socket_inodes(pid) & listening
-        for pid in descendants(live.process.pid)
-        if socket_inodes(pid) & listening
-    }
-    assert len(owners) == 2 and all(len(inodes) == 1 for inodes in owners.values()), owners
+    pid = live.process.pid
+
+    def listeners() -> dict[int, set[str]]:
+        listening = established_inodes(live.port, "0A")
+        owned = {child: socket_inodes(child) & listening for child in descendants(pid)}
+        return {child: inodes for child, inodes in owned.items() if inodes}
+
+    # the server answers as soon as one worker listens; the other may still be starting
+    assert wait_until(lambda: len(listeners()) == 2), listeners()
+    owners = listeners()
+    assert all(len(inodes) == 1 for inodes in owners.values()), owners
     first, second = owners.values()
     assert first != second, "the workers share one listening socket"
     clients = [httpx.Client(base_url=live.url, timeout=30) for _ in range(16)]
