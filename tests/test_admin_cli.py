@@ -701,3 +701,22 @@ def test_purge_deleted(tmp_path: Path) -> None:
     done = hearth({**env, "HEARTH_REPOS": str(gone)}, "admin", "purge-deleted", "--json")
     assert (done.returncode, done.stdout) == (1, "")
     assert done.stderr == f"hearth: the repository root {gone} is not a directory\n"
+
+
+def test_ip_rules_add_remove_and_refusals(server: LiveServer) -> None:
+    """Garbage is one line and exit 2 for add and remove alike (remove used to raise a
+    traceback); removing a rule that is not there is exit 1."""
+    name = create(server)["username"]
+    added = hearth(server.env, "admin", "ip-rule", "add", name, "10.1.2.3/8")
+    assert (added.returncode, added.stdout.strip()) == (0, f"added 10.0.0.0/8 for `{name}`")
+    assert server.ok("get_ip", userid=name)["user_ips"][0]["ip_addr"] == "10.0.0.0/8"
+    for verb in ("add", "remove"):
+        bad = hearth(server.env, "admin", "ip-rule", verb, name, "not-an-ip")
+        assert bad.returncode == 2
+        assert bad.stderr.strip() == "hearth: not an IP address or CIDR range: not-an-ip"
+    removed = hearth(server.env, "admin", "ip-rule", "remove", name, "10.0.0.0/8")
+    assert (removed.returncode, removed.stdout.strip()) == (0, f"removed 10.0.0.0/8 for `{name}`")
+    again = hearth(server.env, "admin", "ip-rule", "remove", name, "10.0.0.0/8")
+    assert again.returncode == 1
+    assert again.stderr.strip() == f"hearth: `{name}` has no rule 10.0.0.0/8"
+    assert server.ok("get_ip", userid=name)["user_ips"] == []

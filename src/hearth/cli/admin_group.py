@@ -7,16 +7,13 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from sqlalchemy import delete
 
 from hearth.cli.admin_context import fail, session, settings
 from hearth.cli.admin_keys import check_role
 from hearth.cli.admin_output import JsonFlag, plain, print_json, show, table
 from hearth.cli.admin_users import create_user, set_password
-from hearth.db.models import UserIpRule
 from hearth.errors import HearthError
-from hearth.services import keys, lookup, purge
-from hearth.services.ipaccess import normalise_rule
+from hearth.services import ipaccess, keys, lookup, purge
 
 admin_app = typer.Typer(
     help="User and key administration; purging deleted repositories.", no_args_is_help=True
@@ -65,29 +62,30 @@ ip_app = typer.Typer(help="IP rules of a user (the default user's apply to every
 admin_app.add_typer(ip_app, name="ip-rule")
 
 
+def _not_a_rule(cidr: str) -> typer.Exit:
+    typer.echo(f"hearth: not an IP address or CIDR range: {cidr}", err=True)
+    return typer.Exit(2)
+
+
 @ip_app.command("add")
 def ip_rule_add(username: str, cidr: str) -> None:
     """Allow USERNAME's keys from CIDR (a user with no rules may connect from anywhere)."""
     try:
-        rule = normalise_rule(cidr)
+        with session() as db:
+            rule = ipaccess.add_rule(db, lookup.user(db, username).user_id, cidr)
     except ValueError:
-        typer.echo(f"hearth: not an IP address or CIDR range: {cidr}", err=True)
-        raise typer.Exit(2) from None
-    with session() as db:
-        user = lookup.user(db, username)
-        db.add(UserIpRule(user_id=user.user_id, ip_addr=rule))
+        raise _not_a_rule(cidr) from None
     typer.echo(f"added {rule} for `{username}`")
 
 
 @ip_app.command("remove")
 def ip_rule_remove(username: str, cidr: str) -> None:
     """Remove a rule of USERNAME."""
-    with session() as db:
-        user = lookup.user(db, username)
-        rule = normalise_rule(cidr)
-        removed = db.execute(
-            delete(UserIpRule).where(UserIpRule.user_id == user.user_id, UserIpRule.ip_addr == rule)
-        ).rowcount  # type: ignore[attr-defined]
+    try:
+        with session() as db:
+            rule, removed = ipaccess.remove_rule(db, lookup.user(db, username).user_id, cidr)
+    except ValueError:
+        raise _not_a_rule(cidr) from None
     if not removed:
         typer.echo(f"hearth: `{username}` has no rule {rule}", err=True)
         raise typer.Exit(1)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import bindparam, delete, or_, select
 from sqlalchemy.orm import Session
 
 from hearth.db.models import UserIpRule
@@ -44,3 +44,21 @@ def ip_range(rule: str) -> list[str]:
 def normalise_rule(rule: str) -> str:
     """A CIDR rule as stored; raises ValueError for garbage."""
     return str(ipaddress.ip_network(rule.strip(), strict=False))
+
+
+def add_rule(db: Session, user_id: int, cidr: str) -> str:
+    """Allow ``user_id`` from ``cidr``; returns the rule as stored. ValueError for garbage."""
+    rule = normalise_rule(cidr)
+    db.add(UserIpRule(user_id=user_id, ip_addr=rule))
+    db.flush()
+    return rule
+
+
+def remove_rule(db: Session, user_id: int, cidr: str) -> tuple[str, bool]:
+    """Remove ``user_id``'s rule ``cidr``; returns the normalised rule and whether it existed.
+    ValueError for garbage."""
+    rule = normalise_rule(cidr)
+    removed = db.execute(
+        delete(UserIpRule).where(UserIpRule.user_id == user_id, UserIpRule.ip_addr == rule)
+    ).rowcount  # type: ignore[attr-defined]
+    return rule, bool(removed)
