@@ -21,10 +21,12 @@ the answer (401 or 404) must not tell a missing repository from a private one (Â
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import unquote
 
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Receive, Send
+from starlette.types import Scope as AsgiScope
 
 from hearth.db.models import Repository
 from hearth.errors import TEXTS
@@ -55,7 +57,8 @@ class RepositoryRouter:
                 db.expunge(found[0])
             return found
 
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+    async def __call__(self, asgi_scope: AsgiScope, receive: Receive, send: Send) -> None:
+        scope = cast(Scope, asgi_scope)
         if scope["type"] != "http":
             return
         path = unquote(scope.get("path", "")).strip("/")

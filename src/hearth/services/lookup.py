@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -34,7 +34,7 @@ def is_digits(name: str) -> bool:
 
 
 @functools.cache
-def _by_name(model: type[T], name_col: str) -> Any:
+def _by_name(model: Any, name_col: str) -> Any:
     return select(model).where(getattr(model, name_col) == bindparam("name"))
 
 
@@ -43,7 +43,7 @@ def _find(db: Session, model: type[T], pk: str, name_col: str, ref: int | str, c
     if ident is not None:
         obj = db.get(model, ident) if -_ID_LIMIT <= ident < _ID_LIMIT else None
     else:
-        obj = db.scalar(_by_name(model, name_col), {"name": ref})
+        obj = db.scalar(_by_name(cast(Any, model), name_col), {"name": ref})
     if obj is None:
         raise NotFound(code, x=ref)
     return obj

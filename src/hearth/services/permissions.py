@@ -198,9 +198,9 @@ _KINDS = {
                        UserGroupUserPerm, UserGroupUserPerm.target_id, UserGroupUserGroupPerm,
                        UserGroupUserGroupPerm.target_id, False),
 }  # fmt: skip
-_UID = bindparam("uid")
-_DID = bindparam("did")
-_IDS = bindparam("ids", expanding=True)
+_UID: Any = bindparam("uid")
+_DID: Any = bindparam("did")
+_IDS: Any = bindparam("ids", expanding=True)
 
 
 def core(db: Session) -> Any:
@@ -222,7 +222,7 @@ def level_subquery(kind: str, anonymous: bool) -> Any:
     the rows of the actor's active groups and the actor's own row. Execute with ``level_params``."""
     k = _KINDS[kind]
     default_row = (k.user_obj == k.obj) & (k.user_rows.user_id == _DID)
-    start = func.coalesce(k.user_rows.level, 0)
+    start: Any = func.coalesce(k.user_rows.level, 0)
     if k.owner_and_private:
         start = case(
             (Repository.owner_id == _UID, literal(int(Level.ADMIN))),

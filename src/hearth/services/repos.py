@@ -92,7 +92,7 @@ def changeset_record(changeset: vcs.Changeset) -> dict[str, Any]:
 def refresh_cache(settings: Settings, repo: Repository) -> None:
     """Recompute ``last_changeset`` from disk (after push, pull, fork, invalidate_cache)."""
     try:
-        with vcs.open_repo(path_of(settings, repo.repo_name), repo.repo_type) as handle:
+        with vcs.open_repo(str(path_of(settings, repo.repo_name)), repo.repo_type) as handle:
             repo.changeset_cache = changeset_record(handle.last_changeset())
     except vcs.RepositoryNotFound:
         repo.changeset_cache = None
@@ -102,7 +102,7 @@ def refresh_cache(settings: Settings, repo: Repository) -> None:
 def revision_names(settings: Settings, repo: Repository) -> vcs.Refs:
     """Branches, tags and bookmarks (``get_repo with_revision_names``)."""
     try:
-        with vcs.open_repo(path_of(settings, repo.repo_name), repo.repo_type) as handle:
+        with vcs.open_repo(str(path_of(settings, repo.repo_name)), repo.repo_type) as handle:
             return handle.refs()
     except vcs.VcsError:
         return vcs.Refs({}, {}, {}, {})
@@ -223,9 +223,9 @@ def create(
     follow(db, repo.repo_id, owner.user_id)
     target = path_of(settings, name)
     if new.clone_uri:
-        _make_on_disk(db, target, lambda: vcs.clone(new.clone_uri, target, repo_type), failure)
+        _make_on_disk(db, target, lambda: vcs.clone(new.clone_uri, str(target), repo_type), failure)
     else:
-        _make_on_disk(db, target, lambda: vcs.create(target, repo_type), failure)
+        _make_on_disk(db, target, lambda: vcs.create(str(target), repo_type), failure)
     refresh_cache(settings, repo)
     journal.record(
         db,
@@ -311,7 +311,9 @@ def fork(
     follow(db, repo.repo_id, owner.user_id)
     target = path_of(settings, name)
     origin = path_of(settings, source.repo_name)
-    _make_on_disk(db, target, lambda: vcs.clone(str(origin), target, source.repo_type), failure)
+    _make_on_disk(
+        db, target, lambda: vcs.clone(str(origin), str(target), source.repo_type), failure
+    )
     refresh_cache(settings, repo)
     journal.record(
         db,

@@ -38,7 +38,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 from urllib.parse import parse_qs
 
 from mercurial import encoding as _hg_encoding
@@ -229,8 +229,9 @@ class HgWebHost:
         if self._middleware is None:
             from a2wsgi import WSGIMiddleware
 
-            self._middleware = WSGIMiddleware(self._dispatch, workers=self.workers)  # type: ignore[arg-type]
-        return self._middleware
+            middleware: Any = WSGIMiddleware(self._dispatch, workers=self.workers)  # type: ignore[arg-type]
+            self._middleware = middleware
+        return cast(ASGIApp, self._middleware)
 
     def _dispatch(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         """The WSGI entry point, in a worker thread: fix the environ, run the repo's hgweb."""

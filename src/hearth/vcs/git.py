@@ -19,6 +19,7 @@ import contextlib
 import fcntl
 import gzip
 import hashlib
+import io
 import os
 import re
 import shutil
@@ -559,7 +560,7 @@ def _cat_file(git_dir: str, oid: str, size: int) -> FileStream:
         stderr=subprocess.PIPE,
     )
     assert proc.stdout is not None and proc.stderr is not None
-    stdout, stderr = proc.stdout, proc.stderr
+    stdout, stderr = cast(io.BufferedReader, proc.stdout), proc.stderr
     # a 64 KiB pipe would hand us 64 KiB per read, and every chunk costs the caller a trip
     # to a worker thread: a bigger pipe and whole-chunk reads make them few
     with contextlib.suppress(OSError, AttributeError):
