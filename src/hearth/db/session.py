@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import ColumnElement, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -66,6 +66,14 @@ def make_engine(url: str) -> Engine:
 
 def _json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
+
+
+def core(db: Session) -> Connection:
+    """The session's connection, for the prebuilt Core statements of the hot paths: the ORM's
+    execute path costs more than SQLite needs to run them. Pending ORM changes are flushed first,
+    as the ORM's autoflush would."""
+    db.flush()
+    return db.connection()
 
 
 class Database:

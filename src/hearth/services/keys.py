@@ -19,6 +19,7 @@ from sqlalchemy import bindparam, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from hearth.db.models import ApiKey, User, UserIpRule
+from hearth.db.session import core
 
 ROLES = ("all", "api", "http", "vcs", "feed")
 # which key roles each use admits (jsonrpc.md §5, web-and-vcs.md §5, §8)
@@ -118,7 +119,7 @@ def authenticate(
         return None
     digest = hash_key(key)
     row = (
-        db.connection()
+        core(db)
         .execute(_AUTHENTICATE, {"digest": digest, "default_id": default_user_id or 0})
         .first()
     )

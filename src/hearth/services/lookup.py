@@ -94,27 +94,24 @@ def repository_by_path(db: Session, path: str) -> tuple[Repository, str] | None:
         if repo is None or repo.state != "ready":
             return None
         return repo, "/".join(parts[1:])
-    candidates: dict[str, int] = {}  # name → number of components it consumes
+    candidates: list[tuple[str, int]] = []  # (name, components it consumes), preferred first
     for end in range(len(parts), 0, -1):
         name = "/".join(parts[:end])
         if not name or len(name) > 255:
             continue
-        candidates.setdefault(name, end)
+        candidates.append((name, end))
         if name.endswith(".git") and len(name) > 4:
-            candidates.setdefault(name[:-4], end)
+            candidates.append((name[:-4], end))
     if not candidates:
         return None
     found = db.scalars(
         select(Repository).where(
-            Repository.repo_name.in_(list(candidates)), Repository.state == "ready"
+            Repository.repo_name.in_([name for name, _ in candidates]),
+            Repository.state == "ready",
         )
     ).all()
-    if not found:
-        return None
     by_name = {repo.repo_name: repo for repo in found}
-    for end in range(len(parts), 0, -1):
-        name = "/".join(parts[:end])
-        for option in (name, name[:-4] if name.endswith(".git") else None):
-            if option and option in by_name:
-                return by_name[option], "/".join(parts[end:])
+    for name, end in candidates:
+        if name in by_name:
+            return by_name[name], "/".join(parts[end:])
     return None

@@ -33,6 +33,7 @@ from hearth.db.models import (
     UserGroupUserGroupPerm,
     UserGroupUserPerm,
 )
+from hearth.db.session import core
 from hearth.errors import Invalid, NotFound
 
 
@@ -201,14 +202,6 @@ _KINDS = {
 _UID: Any = bindparam("uid")
 _DID: Any = bindparam("did")
 _IDS: Any = bindparam("ids", expanding=True)
-
-
-def core(db: Session) -> Any:
-    """The session's connection, for the prebuilt Core statements of the hot paths: the ORM's
-    execute path costs more than SQLite needs to run them. Pending ORM changes are flushed first,
-    as the ORM's autoflush would."""
-    db.flush()
-    return db.connection()
 
 
 def level_params(actor: Actor) -> dict[str, int]:

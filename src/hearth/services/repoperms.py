@@ -22,6 +22,7 @@ from hearth.db.models import (
     User,
     UserGroup,
 )
+from hearth.db.session import core
 from hearth.errors import NotFound
 from hearth.services import lookup, permissions
 from hearth.services.permissions import Actor, Level
@@ -148,7 +149,7 @@ def members(db: Session, repo_id: int) -> list[Member]:
         Member(
             name, "user_group" if part else "user", permissions.permission_name("repository", lv)
         )
-        for part, name, lv, _seq in permissions.core(db).execute(_MEMBERS, {"rid": repo_id})
+        for part, name, lv, _seq in core(db).execute(_MEMBERS, {"rid": repo_id})
     ]
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, aliased
 
 from hearth.db.models import Follower, RepoGroup, Repository, User
+from hearth.db.session import core
 from hearth.services import permissions
 from hearth.services.permissions import Actor
 
@@ -49,10 +50,6 @@ _FOLLOWERS = (
 )
 
 
-def _rows_query() -> Any:
-    return _ROWS
-
-
 def _views(db: Session, result: Any) -> list[RepoView]:
     """Views of the rows of an executed ``_ROWS`` query."""
     keys = list(result.keys())
@@ -71,7 +68,7 @@ def _views(db: Session, result: Any) -> list[RepoView]:
 
 def view(db: Session, repo: Repository) -> RepoView:
     db.flush()
-    result = permissions.core(db).execute(_ONE, {"rid": repo.repo_id})
+    result = core(db).execute(_ONE, {"rid": repo.repo_id})
     return _views(db, result)[0]
 
 
@@ -84,7 +81,7 @@ def visible(
     traverse: bool = True,
 ) -> list[RepoView]:
     """``get_repos``: admins every repository by id; others what they may read, by name."""
-    query = _rows_query()
+    query = _ROWS
     if root is not None:
         if traverse:
             prefix = root.group_name + "/"
@@ -97,12 +94,12 @@ def visible(
         else:
             query = query.where(Repository.group_id == root.group_id)
     if actor.admin:
-        return _views(db, permissions.core(db).execute(query.order_by(Repository.repo_id)))
+        return _views(db, core(db).execute(query.order_by(Repository.repo_id)))
     levels = permissions.repo_level_subquery(actor)
     query = query.join(levels, levels.c.obj == Repository.repo_id).where(
         levels.c.level >= int(permissions.Level.READ)
     )
-    result = permissions.core(db).execute(
+    result = core(db).execute(
         query.order_by(codepoint(Repository.repo_name)), permissions.level_params(actor)
     )
     return _views(db, result)
@@ -114,7 +111,7 @@ def followers(db: Session, repo_id: int) -> list[User]:
 
 def locked(db: Session, user_id: int | None) -> list[RepoView]:
     """Locked repositories (all, or those held by ``user_id``), by ``repo_id``."""
-    query = _rows_query().where(Repository.locked_by.is_not(None))
+    query = _ROWS.where(Repository.locked_by.is_not(None))
     if user_id is not None:
         query = query.where(Repository.locked_by == user_id)
-    return _views(db, permissions.core(db).execute(query.order_by(Repository.repo_id)))
+    return _views(db, core(db).execute(query.order_by(Repository.repo_id)))

@@ -23,6 +23,7 @@ from hearth.db.models import (
     UserGroup,
     UserIpRule,
 )
+from hearth.db.session import core
 from hearth.errors import Conflict, Failed, Forbidden, Invalid
 from hearth.services import keys, permissions
 from hearth.services.lookup import is_digits
@@ -199,7 +200,7 @@ def details(db: Session, users: Sequence[User]) -> list[UserDetails]:
     emails: dict[int, list[str]] = defaultdict(list)
     rules: dict[int, list[str]] = defaultdict(list)
     if ids:
-        for kind, uid, value, _seq in permissions.core(db).execute(_EXTRAS, {"ids": ids}):
+        for kind, uid, value, _seq in core(db).execute(_EXTRAS, {"ids": ids}):
             (emails if kind == 0 else rules)[uid].append(value)
     return [UserDetails(u, [u.email, *emails[u.user_id]], rules[u.user_id]) for u in users]
 
@@ -213,7 +214,7 @@ _IP_RULES = (
 
 def ip_rules(db: Session, user_id: int) -> list[str]:
     """The user's own IP rules, oldest first (``get_ip``)."""
-    return list(permissions.core(db).execute(_IP_RULES, {"uid": user_id}).scalars())
+    return list(core(db).execute(_IP_RULES, {"uid": user_id}).scalars())
 
 
 def list_users(db: Session, codepoint: Any) -> list[User]:
