@@ -28,7 +28,7 @@ from hearth.errors import Forbidden, HearthError
 from hearth.services import webviews
 from hearth.services.permissions import Actor
 from hearth.web import access, feeds
-from hearth.web.views import send_body, send_error, send_internal_error
+from hearth.web.views import send_error, send_feed, send_internal_error
 
 if TYPE_CHECKING:
     from hearth.app import Runtime
@@ -99,15 +99,7 @@ class JournalFeed:
             description=title,
             entries=entries,
         )
-        body, content_type = feeds.render(feed, self.kind)
-        await send_body(
-            send,
-            200,
-            body,
-            content_type,
-            [(b"cache-control", b"private, no-cache")],
-            head_only=head_only,
-        )
+        await send_feed(send, feed, self.kind, head_only=head_only)
 
     @staticmethod
     def _entry(base: str, page: str, item: webviews.JournalItem) -> feeds.Entry:

@@ -150,6 +150,21 @@ def content_disposition(kind: str, filename: str) -> bytes:
 # --- answers ----------------------------------------------------------------------------------------
 
 
+def _start(
+    status: int, content_type: str, length: int, headers: list[tuple[bytes, bytes]] | None
+) -> dict[str, Any]:
+    return {
+        "type": "http.response.start",
+        "status": status,
+        "headers": [
+            (b"content-type", content_type.encode("latin-1")),
+            (b"content-length", str(length).encode()),
+            *SAFETY_HEADERS,
+            *(headers or ()),
+        ],
+    }
+
+
 async def send_body(
     send: Any,
     status: int,
@@ -159,18 +174,7 @@ async def send_body(
     *,
     head_only: bool = False,
 ) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", content_type.encode("latin-1")),
-                (b"content-length", str(len(body)).encode()),
-                *SAFETY_HEADERS,
-                *(headers or ()),
-            ],
-        }
-    )
+    await send(_start(status, content_type, len(body), headers))
     await send({"type": "http.response.body", "body": b"" if head_only else body})
 
 
@@ -184,18 +188,7 @@ async def send_stream(
 ) -> None:
     """A 200 with ``stream``'s bytes: the head at once, the rest read chunk by chunk in worker
     threads (a file that fails mid-way ends the connection short of its ``Content-Length``)."""
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [
-                (b"content-type", content_type.encode("latin-1")),
-                (b"content-length", str(stream.size).encode()),
-                *SAFETY_HEADERS,
-                *headers,
-            ],
-        }
-    )
+    await send(_start(200, content_type, stream.size, headers))
     if head_only or stream.whole:
         await send({"type": "http.response.body", "body": b"" if head_only else stream.head})
         return
@@ -204,6 +197,19 @@ async def send_stream(
     while (chunk := await run_in_threadpool(next, chunks, None)) is not None:
         await send({"type": "http.response.body", "body": chunk, "more_body": True})
     await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def send_feed(send: Any, feed: feeds.Feed, kind: str, *, head_only: bool = False) -> None:
+    """A rendered RSS or Atom feed; repository and journal feeds alike."""
+    body, content_type = feeds.render(feed, kind)
+    await send_body(
+        send,
+        200,
+        body,
+        content_type,
+        [(b"cache-control", b"private, no-cache")],
+        head_only=head_only,
+    )
 
 
 def error_status(exc: HearthError) -> int:
@@ -527,15 +533,7 @@ async def _feed_view(
         description=f"Changes on {ref.repo_name} repository",
         entries=entries,
     )
-    body, content_type = feeds.render(feed, target.kind)
-    await send_body(
-        send,
-        200,
-        body,
-        content_type,
-        [(b"cache-control", b"private, no-cache")],
-        head_only=head_only,
-    )
+    await send_feed(send, feed, target.kind, head_only=head_only)
 
 
 _VIEWS = {
