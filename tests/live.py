@@ -65,6 +65,33 @@ def drop_pg_database(url: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def proc_table() -> dict[int, tuple[int, str, int, str]]:
+    """pid → (ppid, state, session id, comm) for every process we can see."""
+    table = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        table[int(entry)] = (int(fields[1]), fields[0], int(fields[3]), comm)
+    return table
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below ``pid``."""
+    table = proc_table()
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {p for p, row in table.items() if row[0] in frontier} - found
+        found |= frontier
+    return found
+
+
 class LiveServer:
     def __init__(self, home: Path, database_url: str, **settings: Any) -> None:
         self.home = home

@@ -14,24 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.live import LiveServer, free_port
-
-
-def descendants(pid: int) -> set[int]:
-    parents: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            parents[int(entry)] = int(stat[stat.rindex(")") + 2 :].split()[1])
-    found: set[int] = set()
-    frontier = {pid}
-    while frontier:
-        frontier = {p for p, parent in parents.items() if parent in frontier} - found
-        found |= frontier
-    return found
+from tests.live import LiveServer, descendants, free_port
 
 
 def established_inodes(port: int, state: str = "01") -> set[str]:

@@ -35,6 +35,7 @@ from hearth.smarthttp import (
     split_git_path,
 )
 from hearth.smarthttp.hgproto import PUSH_COMMANDS
+from tests.live import proc_table
 
 HG = str(Path(__file__).resolve().parents[1] / ".venv" / "bin" / "hg")
 if not os.access(HG, os.X_OK):
@@ -259,22 +260,6 @@ def refs(repo: Path) -> dict[str, str]:
 
 def fsck(repo: Path) -> None:
     git("-C", repo, "fsck", "--strict", "--no-progress")
-
-
-def proc_table() -> dict[int, tuple[int, str, int, str]]:
-    """pid → (ppid, state, session id, comm) for every process we can see."""
-    table = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
-        fields = stat[stat.rindex(")") + 2 :].split()
-        table[int(entry)] = (int(fields[1]), fields[0], int(fields[3]), comm)
-    return table
 
 
 def server_children() -> set[int]:
