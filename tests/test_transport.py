@@ -14,6 +14,7 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -818,3 +819,46 @@ def test_no_server_children_left(transport: TransportServer, tmp_path: Path) -> 
     assert not server_children()
     zombies = [p for p, row in proc_table().items() if row[0] == os.getpid() and row[1] == "Z"]
     assert not zombies
+
+
+_PIPES_SCRIPT = """
+import asyncio, os, sys
+import uvloop
+from hearth.smarthttp import gitproto
+
+async def scenario():
+    out_r, out_w = os.pipe()
+    in_r, in_w = os.pipe()
+    reader_transport, _ = await gitproto._stdout_reader(out_r)
+    writer = await gitproto._stdin_writer(in_w)
+    print(out_r, in_w, flush=True)
+    os.close(out_w)  # end of file: the transport closes itself
+    writer.close()
+    await asyncio.sleep(0.1)
+    reader_transport.close()
+    await asyncio.sleep(0.1)
+    os.close(in_r)
+
+(uvloop.run if sys.argv[1] == "uvloop" else asyncio.run)(scenario())
+"""
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace")
+@pytest.mark.parametrize("loop", ["uvloop", "asyncio"])
+def test_pipe_descriptors_are_closed_exactly_once(loop: str, tmp_path: Path) -> None:
+    """git's pipes, handed to the event loop, are closed once. uvloop closes a descriptor
+    itself; a file object owning it too closed it again, and when another thread had reused the
+    number in between, that was someone else's descriptor: in the suite, a concurrent Popen's
+    error pipe (EBADF), and a clone's answer was lost."""
+    trace = tmp_path / "trace"
+    proc = subprocess.run(
+        ["strace", "-f", "-e", "trace=close", "-o", str(trace), sys.executable, "-c",
+         _PIPES_SCRIPT, loop],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    fds = proc.stdout.split()
+    closes = [line for line in trace.read_text().splitlines() if "close(" in line]
+    for fd in fds:
+        mine = [line for line in closes if f"close({fd})" in line]
+        assert mine and not any("EBADF" in line for line in mine), mine

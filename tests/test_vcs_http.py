@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -20,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.live import LiveServer, unique
+from tests.live import LiveServer, descendants, proc_table, unique
 from tests.vcs_clients import (
     PASSWORD,
     Clients,
@@ -244,6 +245,94 @@ def test_git_shallow_clone(world: World) -> None:
         count = clients.git("rev-list", "--count", "HEAD", cwd=proc.dest).stdout.strip()
         assert count == "1"
         assert (proc.dest / ".git" / "shallow").is_file()
+
+
+def _upload_pack_request(tip: str) -> bytes:
+    want = b"want %s side-band-64k ofs-delta\n" % tip.encode()
+    return b"%04x%s" % (len(want) + 4, want) + b"0000" + b"0009done\n"
+
+
+def test_git_writes_the_clone_answer_to_the_socket_itself(world: World) -> None:
+    """The pack is written by ``git upload-pack`` straight into the client's socket
+    (``smarthttp/direct.py``): a close-delimited answer, neither chunked nor sized, then the
+    connection closes. The server log stays free of uvicorn's complaints about the response."""
+    transport_only(world.server)
+    server, clients = world.server, world.clients
+    name = world.repos[("git", False)]
+    work = clients.clone("git", world.url(name, "reader")).dest
+    tip = clients.tip("git", work)
+    logged = server.log.stat().st_size
+    with httpx.Client(base_url=server.url, timeout=60) as client:
+        reply = client.post(
+            f"/{name}/git-upload-pack",
+            content=_upload_pack_request(tip),
+            headers={"content-type": "application/x-git-upload-pack-request"},
+        )
+    assert reply.status_code == 200
+    assert reply.headers["content-type"] == "application/x-git-upload-pack-result"
+    assert reply.headers["connection"] == "close"
+    assert "transfer-encoding" not in reply.headers
+    assert "content-length" not in reply.headers
+    assert reply.content.startswith(b"0008NAK\n")
+    assert b"PACK" in reply.content
+    assert reply.content.endswith(b"0000")  # upload-pack's own end: nothing cut, nothing added
+    assert server.ok("get_repo", repoid=name)["repo_name"] == name  # the server carries on
+    tail = server.log.read_bytes()[logged:].decode("utf-8", "replace")
+    assert "ASGI" not in tail and "Traceback" not in tail, tail
+
+
+def test_git_clone_answer_after_100_continue(world: World) -> None:
+    """A client that waits for ``100 Continue`` before its body gets it before the answer's
+    head, and the answer (written by git) follows the body it sends then."""
+    transport_only(world.server)
+    server, clients = world.server, world.clients
+    name = world.repos[("git", False)]
+    tip = clients.tip("git", clients.clone("git", world.url(name, "reader")).dest)
+    body = _upload_pack_request(tip)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=60) as sock:
+        sock.sendall(
+            b"POST /%s/git-upload-pack HTTP/1.1\r\nHost: x\r\n" % name.encode()
+            + b"Content-Type: application/x-git-upload-pack-request\r\n"
+            + b"Content-Length: %d\r\nExpect: 100-continue\r\n\r\n" % len(body)
+        )
+        received = b""
+        while b"\r\n\r\n" not in received:
+            received += sock.recv(65536)
+        assert received.startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+        sock.sendall(body)
+        while chunk := sock.recv(65536):
+            received += chunk
+    head, _, answer = received.split(b"\r\n\r\n", 1)[1].partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert b"connection: close" in head.lower()
+    assert answer.startswith(b"0008NAK\n") and answer.endswith(b"0000") and b"PACK" in answer
+
+
+def test_client_killed_mid_clone_leaves_no_git_behind(
+    world: World, big_git: tuple[Clients, Path]
+) -> None:
+    """git writes the pack to the socket; when the client dies, git and its pack-objects end
+    and are reaped, and the next clone works."""
+    transport_only(world.server)
+    clients, work = big_git
+    server = world.server
+    assert server.process is not None
+    name = world.new_repo("git", seed=False)
+    clients.push("git", work, world.url(name, "writer"))
+    dest = clients.path("killed")
+    proc = clients.popen(["git", "clone", "--bare", world.url(name, "reader"), str(dest)])
+
+    def serving() -> bool:
+        table = proc_table()
+        return any(table[pid][3] == "git" for pid in descendants(server.process.pid) & set(table))
+
+    assert eventually(serving, 30)
+    time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.communicate()
+    assert eventually(lambda: not serving(), 15)
+    clone = clients.clone("git", world.url(name, "reader"), True, "--bare")
+    assert clients.git("fsck", "--no-progress", cwd=clone.dest).returncode == 0
 
 
 def test_dumb_protocol_is_not_served(world: World) -> None:

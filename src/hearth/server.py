@@ -45,7 +45,7 @@ def _config(options: ServeOptions) -> Any:
         host=options.host,
         port=options.port,
         loop="uvloop",
-        http="httptools",
+        http="hearth.smarthttp.direct:DirectProtocol",
         log_config=options.log_config,
         log_level=options.log_level,
         timeout_keep_alive=30,

@@ -24,6 +24,11 @@ Starlette's ``StreamingResponse`` calls ``receive()`` itself to watch for discon
 steals body messages from the task feeding git. Here one task owns ``receive()``: it feeds the
 body, then waits for ``http.disconnect`` and kills the child if the client goes away first.
 Memory stays constant: every pipe is drained with backpressure in 256 KiB pieces.
+
+Under ``hearth serve`` (``smarthttp/direct.py``) the answer to ``POST git-upload-pack`` (the
+pack of a clone or fetch) is not relayed at all: git gets the client's socket as its stdout and
+writes the pack there itself, after a close-delimited response head. Elsewhere (another ASGI
+server, TLS) every answer takes the relay.
 """
 
 from __future__ import annotations
@@ -44,6 +49,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qs
+
+from hearth.smarthttp import direct
 
 log = logging.getLogger(__name__)
 
@@ -135,8 +142,9 @@ class GitResult:
     disconnected: bool
     bytes_in: int
     """Request body bytes fed to git, after gzip inflation."""
-    bytes_out: int
-    """Response body bytes sent, including the ``# service=`` preamble."""
+    bytes_out: int | None
+    """Response body bytes sent, including the ``# service=`` preamble; None when git wrote
+    the body to the client's socket itself (``smarthttp/direct.py``), which is not counted."""
     stderr: bytes
     """The last few KiB git wrote to stderr."""
 
@@ -389,24 +397,22 @@ class _Child:
         return await asyncio.shield(self._exited)
 
 
-async def _spawn(
-    argv: list[str], env: dict[str, str], *, with_stdin: bool
-) -> tuple[
-    _Child,
-    asyncio.StreamWriter | None,
-    _PipeReader,
-    asyncio.BaseTransport,
-]:
-    """Start git in a session of its own, its stdin/stdout on big pipes wrapped as streams.
+def _spawn(
+    argv: list[str], env: dict[str, str], *, with_stdin: bool, stdout_fd: int = -1
+) -> tuple[int, int, int, subprocess.Popen[bytes]]:
+    """Start git in a session of its own, its stdin and stdout on big pipes.
 
-    Returns the process, its stdin (None for GETs), its stdout and the stdout transport (to
-    close if we stop reading early).
+    Returns our ends (stdin's write end, -1 for GETs; stdout's and stderr's read ends) and the
+    process; the caller wraps them for the event loop. With ``stdout_fd`` git writes there
+    instead (it is closed here, and stdout's read end is -1).
     """
-    loop = asyncio.get_running_loop()
-    out_r, out_w = _pipe()
-    in_r, in_w = _pipe() if with_stdin else (-1, -1)
-    err_r, err_w = os.pipe2(os.O_CLOEXEC)
+    out_r, out_w, in_r, in_w, err_r, err_w = -1, stdout_fd, -1, -1, -1, -1
     try:
+        if stdout_fd < 0:
+            out_r, out_w = _pipe()
+        if with_stdin:
+            in_r, in_w = _pipe()
+        err_r, err_w = os.pipe2(os.O_CLOEXEC)
         popen = subprocess.Popen(
             argv,
             stdin=in_r if with_stdin else subprocess.DEVNULL,
@@ -424,22 +430,42 @@ async def _spawn(
         for fd in (out_w, in_r, err_w):
             if fd >= 0:
                 os.close(fd)
+    return in_w, out_r, err_r, popen
+
+
+def _pipe_file(fd: int, mode: str) -> Any:
+    """A file object for ``connect_*_pipe`` through which ``fd`` is closed exactly once.
+
+    uvloop closes the descriptor itself when the transport closes, and a file object owning it
+    closed it a second time when collected; by then the number may belong to someone else. Seen
+    in the test suite: a concurrent ``Popen``'s error pipe closed under it (EBADF), the clone's
+    answer lost. asyncio's own loops close only through the file object.
+    """
+    closes_itself = type(asyncio.get_running_loop()).__module__.startswith("uvloop")
+    return os.fdopen(fd, mode, buffering=0, closefd=not closes_itself)
+
+
+async def _watch_stderr(popen: subprocess.Popen[bytes], err_r: int) -> _Child:
+    loop = asyncio.get_running_loop()
     stderr = asyncio.StreamReader(limit=STDERR_TAIL * 2)
     await loop.connect_read_pipe(
-        lambda: asyncio.StreamReaderProtocol(stderr), os.fdopen(err_r, "rb", buffering=0)
+        lambda: asyncio.StreamReaderProtocol(stderr), _pipe_file(err_r, "rb")
     )
-    child = _Child(popen, stderr)
-    out_transport, stdout = await loop.connect_read_pipe(
-        _PipeReader, os.fdopen(out_r, "rb", buffering=0)
+    return _Child(popen, stderr)
+
+
+async def _stdout_reader(out_r: int) -> tuple[asyncio.BaseTransport, _PipeReader]:
+    loop = asyncio.get_running_loop()
+    return await loop.connect_read_pipe(_PipeReader, _pipe_file(out_r, "rb"))
+
+
+async def _stdin_writer(in_w: int) -> asyncio.StreamWriter:
+    loop = asyncio.get_running_loop()
+    transport, protocol = await loop.connect_write_pipe(
+        lambda: asyncio.StreamReaderProtocol(asyncio.StreamReader()),
+        _pipe_file(in_w, "wb"),
     )
-    stdin = None
-    if with_stdin:
-        transport, protocol = await loop.connect_write_pipe(
-            lambda: asyncio.StreamReaderProtocol(asyncio.StreamReader()),
-            os.fdopen(in_w, "wb", buffering=0),
-        )
-        stdin = asyncio.StreamWriter(transport, protocol, None, loop)
-    return child, stdin, stdout, out_transport
+    return asyncio.StreamWriter(transport, protocol, None, loop)
 
 
 class _Exchange:
@@ -449,13 +475,11 @@ class _Exchange:
         self,
         proc: _Child,
         stdin: asyncio.StreamWriter | None,
-        stdout: _PipeReader,
         *,
         graceful: bool,
     ) -> None:
         self.proc = proc
         self.stdin = stdin
-        self.stdout = stdout
         self.graceful = graceful
         self.timer: asyncio.TimerHandle | None = None
         self.disconnected = False
@@ -540,6 +564,24 @@ class _Exchange:
             del self.stderr[:-STDERR_TAIL]
 
 
+async def _relay_buffered(
+    stdout: _PipeReader, send: Send, start: Message, preamble: bytes
+) -> tuple[bool, int]:
+    """git's stdout through the event loop and uvicorn's transport (the portable path).
+
+    Returns whether the response started and the bytes sent."""
+    started = False
+    bytes_out = 0
+    while chunk := await _read_batch(stdout):
+        if not started:
+            started = True
+            chunk = preamble + chunk
+            await send(start)
+        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        bytes_out += len(chunk)
+    return started, bytes_out
+
+
 async def serve_git(
     scope: Scope,
     receive: Receive,
@@ -553,10 +595,12 @@ async def serve_git(
 ) -> GitResult:
     """Serve one smart-HTTP request for the bare repository at ``repo_path``, as raw ASGI.
 
-    The caller has already resolved the repository and authorised ``request.access``. The
-    response starts only once git has written something (or exited), so a git that dies at
-    once becomes an HTTP 500 rather than a truncated 200. When the client disconnects first,
-    git's process group is terminated and reaped before this returns.
+    The caller has already resolved the repository and authorised ``request.access``. A
+    relayed response starts only once git has written something (or exited), so a git that
+    dies at once becomes an HTTP 500 rather than a truncated 200; a handed-over one (the pack
+    of ``upload-pack``) starts before git does, and a git that fails then shows the client an
+    empty answer, which git reports as the remote end hanging up. When the client disconnects
+    first, git's process group is terminated and reaped before this returns.
 
     ``on_complete`` (sync or async) receives the :class:`GitResult` after the last byte has been
     sent, so bookkeeping never delays the client; the same result is also returned.
@@ -582,54 +626,71 @@ async def serve_git(
             await send_text(send, 415, f"Unsupported Content-Encoding: {encoding}\n")
             return GitResult(request, None, False, 0, 0, b"")
 
-    proc, stdin, stdout, stdout_transport = await _spawn(
-        argv, child_env(git_protocol, extra_env), with_stdin=not request.advertise
+    channel = direct.channel_of(scope)
+    rpc = not request.advertise
+    hand_over = channel is not None and rpc and name == "upload-pack"
+    headers = _base_headers(content_type)
+    start = {"type": "http.response.start", "status": 200, "headers": headers}
+    socket_fd = -1
+    if hand_over:
+        assert channel is not None
+        handed = await channel.hand_over(200, headers)
+        if handed is None:
+            return GitResult(request, None, True, 0, 0, b"")
+        socket_fd = handed
+    in_w, out_r, err_r, popen = _spawn(
+        argv, child_env(git_protocol, extra_env), with_stdin=rpc, stdout_fd=socket_fd
     )
-    graceful = request.service == "git-receive-pack" and not request.advertise
-    ex = _Exchange(proc, stdin, stdout, graceful=graceful)
+    stdout_transport: asyncio.BaseTransport | None = None
+    stdout: _PipeReader | None = None
+    try:
+        proc = await _watch_stderr(popen, err_r)
+        stdin: asyncio.StreamWriter | None = None
+        if rpc:
+            stdin = await _stdin_writer(in_w)
+            in_w = -1
+        if out_r >= 0:
+            stdout_transport, stdout = await _stdout_reader(out_r)
+            out_r = -1
+    except BaseException:
+        for fd in (in_w, out_r):
+            if fd >= 0:
+                os.close(fd)
+        popen.kill()
+        popen.wait()
+        raise
+    graceful = name == "receive-pack" and rpc
+    ex = _Exchange(proc, stdin, graceful=graceful)
     tasks = [
         asyncio.create_task(ex.pump_request(receive, inflater)),
         asyncio.create_task(ex.drain_stderr()),
     ]
-    bytes_out = 0
     try:
-        started = False
-        while chunk := await _read_batch(stdout):
-            if not started:
-                started = True
-                chunk = preamble + chunk
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 200,
-                        "headers": _base_headers(content_type),
-                    }
-                )
-            await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            bytes_out += len(chunk)
+        if stdout is not None:
+            started, bytes_out = await _relay_buffered(stdout, send, start, preamble)
+        else:
+            started, bytes_out = True, None  # git writes to the socket itself
         returncode = await ex.reap()
         # stderr reaches EOF once the whole group has exited; keep its tail for the log.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(tasks[1]), KILL_GRACE)
         ex.response_done = True
         if started:
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            if not hand_over and not ex.disconnected:  # a handed-over body ends with the connection
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
         elif returncode == 0:  # e.g. the flush-only probe git sends before a chunked push
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 200,
-                    "headers": _base_headers(content_type),
-                }
-            )
+            await send(start)
             await send({"type": "http.response.body", "body": preamble, "more_body": False})
-            bytes_out += len(preamble)
+            bytes_out = len(preamble)
         elif ex.bad_body:
             await send_text(send, 400, "Request body is not valid gzip\n")
         elif not ex.disconnected:
             await send_text(send, 500, f"git {name} failed\n")
     finally:
         ex.response_done = True
+        if hand_over:
+            assert channel is not None
+            channel.end_hand_over()
         if ex.timer is not None:
             ex.timer.cancel()
         ex.kill()
@@ -638,7 +699,8 @@ async def serve_git(
         await asyncio.gather(*tasks, return_exceptions=True)
         if stdin is not None:
             stdin.close()
-        stdout_transport.close()
+        if stdout_transport is not None:
+            stdout_transport.close()
         if proc.returncode is None:
             await ex.reap()
     if returncode != 0 and not ex.disconnected:
