@@ -2,13 +2,14 @@
 """Clone and push over Hearth against the local floor (figures, no asserts).
 
 By default runs the whole Hearth application (``hearth serve``: routing, the database lookup
-of the repository, HTTP Basic authentication of the admin against a private repository, the
-post-push bookkeeping); ``--app transport`` serves the bare router of
-``tests/test_transport.py`` instead, to separate the transport's cost from the application's.
-Both run uvicorn (uvloop + httptools) in a subprocess; compared, with the median of ``--runs``
-runs:
+of the repository, HTTP Basic authentication of the admin against a private repository, git
+writing clone answers to the socket itself, the post-push bookkeeping); ``--app transport``
+serves the bare router of ``tests/test_transport.py`` under plain uvicorn instead, which relays
+every answer through the ASGI application. Both run uvicorn (uvloop + httptools) in a
+subprocess; compared, with the median of ``--runs`` runs in rotating order:
 
-* ``git clone --bare`` over HTTP vs ``file://`` (target ≤ 1.10x),
+* ``git clone --bare`` over HTTP vs ``file://`` (target ≤ 1.10x), and, when lighttpd is
+  installed, git's own ``git http-backend`` under lighttpd as the native reference,
 * a push of the whole history to an empty bare repository over HTTP vs locally (≤ 1.10x),
 * ``hg clone -U`` (bundle and ``--stream``) over hgweb vs ``hg serve`` (≤ 1.00x),
 * the server's peak RSS growth while one client clones a big repository (< 50 MB).
@@ -34,9 +35,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
 
-import test_transport as tt  # noqa: E402  (the router and repository builders under test)
+import tests.test_transport as tt  # noqa: E402  (the router and repository builders under test)
 
 PY = sys.executable
 
@@ -55,16 +56,25 @@ def compare(
 
     ``reset`` runs untimed before every timed run (remove the clone, make an empty target).
     """
-    times: tuple[list[float], list[float]] = ([], [])
+    medians = compare_all([ours, floor], runs, reset)
+    return medians[0], medians[1]
+
+
+def compare_all(
+    fns: list[Callable[[], None]], runs: int, reset: Callable[[], None] | None = None
+) -> list[float]:
+    """Median wall time of each of ``fns``, the order rotated every run."""
+    times: list[list[float]] = [[] for _ in fns]
     for i in range(runs):
-        order = ((0, ours), (1, floor)) if i % 2 == 0 else ((1, floor), (0, ours))
-        for slot, fn in order:
+        order = list(range(len(fns)))
+        shift = i % len(fns)
+        for slot in order[shift:] + order[:shift]:
             if reset:
                 reset()
             start = time.perf_counter()
-            fn()
+            fns[slot]()
             times[slot].append(time.perf_counter() - start)
-    return statistics.median(times[0]), statistics.median(times[1])
+    return [statistics.median(t) for t in times]
 
 
 def free_socket() -> socket.socket:
@@ -97,8 +107,8 @@ class Server:
         sock.listen(128)
         self.port = sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        argv = [PY, "-m", "uvicorn", "test_transport:app_from_env", "--factory"]
-        argv += ["--app-dir", str(ROOT / "tests"), "--loop", "uvloop", "--http", "httptools"]
+        argv = [PY, "-m", "uvicorn", "tests.test_transport:app_from_env", "--factory"]
+        argv += ["--app-dir", str(ROOT), "--loop", "uvloop", "--http", "httptools"]
         argv += ["--fd", str(sock.fileno()), "--log-level", "warning", "--no-access-log"]
         env = {**os.environ, "HEARTH_TRANSPORT_ROOT": str(root)}
         self.proc = subprocess.Popen(argv, env=env, pass_fds=[sock.fileno()])
@@ -204,6 +214,58 @@ class HearthServer(Server):
             self.api("update_repo", repoid=name, private=True)
 
 
+class NativeServer:
+    """``git http-backend`` (CGI) under lighttpd: git's own HTTP server, the native reference.
+
+    Serves every repository under ``root`` anonymously; clone only (lighttpd refuses the
+    chunked bodies of pushes to CGI with 411). None when lighttpd is not installed.
+    """
+
+    @classmethod
+    def start(cls, root: Path, work: Path) -> NativeServer | None:
+        lighttpd = shutil.which("lighttpd") or shutil.which("lighttpd", path="/usr/sbin")
+        backend = (
+            Path(
+                subprocess.run(
+                    ["git", "--exec-path"], capture_output=True, text=True, check=True
+                ).stdout.strip()
+            )
+            / "git-http-backend"
+        )
+        if lighttpd is None or not backend.exists():
+            return None
+        return cls(lighttpd, backend, root, work)
+
+    def __init__(self, lighttpd: str, backend: Path, root: Path, work: Path) -> None:
+        sock = free_socket()
+        self.port = sock.getsockname()[1]
+        sock.close()
+        conf = work / "lighttpd.conf"
+        conf.write_text(
+            f'server.document-root = "{work}"\n'
+            f"server.port = {self.port}\n"
+            'server.bind = "127.0.0.1"\n'
+            'server.modules = ("mod_alias", "mod_cgi", "mod_setenv")\n'
+            "server.stream-request-body = 2\n"
+            "server.stream-response-body = 2\n"
+            f'alias.url = ("/git/" => "{backend}/")\n'
+            '$HTTP["url"] =~ "^/git/" {\n'
+            '  cgi.assign = ("" => "")\n'
+            f'  setenv.add-environment = ("GIT_PROJECT_ROOT" => "{root}",'
+            ' "GIT_HTTP_EXPORT_ALL" => "")\n'
+            "}\n"
+        )
+        self.proc = subprocess.Popen([lighttpd, "-D", "-f", str(conf)])
+        wait_port(self.port, self.proc)
+
+    def repo_url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.port}/git/{name}"
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(30)
+
+
 def build_git(path: Path, commits: int, total_mb: float) -> Path:
     sh("git", "init", "-q", "--bare", "-b", "main", path)
     size = max(1, int(total_mb * 1024 * 1024 / commits))
@@ -258,8 +320,20 @@ def bench_git(work: Path, server: Server, runs: int, commits: int, mb: float) ->
     def clone(url: str) -> Callable[[], None]:
         return lambda: sh("git", "clone", "-q", "--bare", url, dest)
 
-    http, local = compare(clone(server.repo_url("gitsrc")), clone(f"file://{src}"), runs, clean)
-    row("git clone --bare over HTTP", http, local, "file://", "<= 1.10x")
+    native = NativeServer.start(server_root(work), work)
+    clones = [clone(server.repo_url("gitsrc")), clone(f"file://{src}")]
+    if native is not None:
+        clones.append(clone(native.repo_url("gitsrc")))
+    try:
+        medians = compare_all(clones, runs, clean)
+    finally:
+        if native is not None:
+            native.stop()
+    row("git clone --bare over HTTP", medians[0], medians[1], "file://", "<= 1.10x")
+    if native is not None:
+        row("  reference: git http-backend", medians[2], medians[1], "file://", "lighttpd")
+    else:
+        print("  (no lighttpd: no native reference row)")
 
     counter = iter(range(1_000_000))
     target: list[Path] = []
@@ -327,7 +401,7 @@ def bench_relay(
         lambda: pipe(src, fetch, "upload-pack"),
         runs,
     )
-    row("upload-pack relayed to curl", http, local, "cat|upload-pack", "(server alone)")
+    row("upload-pack answering curl", http, local, "cat|upload-pack", "(server alone)")
     http, local = compare(
         lambda: curl(target[0].name, push, "receive-pack"),
         lambda: pipe(target[0], push, "receive-pack"),
@@ -429,7 +503,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", action="store_true", help="small repositories, quick run")
     parser.add_argument("--big-mb", type=float, default=None, help="size of the RSS repository")
-    parser.add_argument("--runs", type=int, default=5, help="runs per figure (median)")
+    parser.add_argument("--runs", type=int, default=9, help="runs per figure (median)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory")
     parser.add_argument(
         "--app",
