@@ -469,9 +469,7 @@ def test_push_100_mb_of_history(world: World, big_git: tuple[Clients, Path]) -> 
     clients, work = big_git
     server = world.server
     name = world.new_repo("git", seed=False)
-    started = time.monotonic()
     clients.push("git", work, world.url(name, "writer"))
-    elapsed = time.monotonic() - started
     verify(server, "git", name)
     tip = clients.tip("git", work)
     assert eventually(
@@ -479,7 +477,6 @@ def test_push_100_mb_of_history(world: World, big_git: tuple[Clients, Path]) -> 
     )
     entries = eventually(lambda: [e for e in journal(server, name) if e["action"] == "push"])
     assert len(str(entries[0]["detail"]).split(",")) == 200
-    assert elapsed < 60
 
 
 def test_client_killed_mid_push_leaves_a_valid_repository(
