@@ -11,6 +11,9 @@ subprocess; compared, with the median of ``--runs`` runs in rotating order:
 * ``git clone --bare`` over HTTP vs ``file://`` (target ≤ 1.10x), and, when lighttpd is
   installed, git's own ``git http-backend`` under lighttpd as the native reference,
 * a push of the whole history to an empty bare repository over HTTP vs locally (≤ 1.10x),
+* for both, the same over ``bench/floor_server.py``, the least a smart-HTTP server can do:
+  its ratio is what git's HTTP client costs whatever the server, Hearth's ratio against it
+  what Hearth costs,
 * ``hg clone -U`` (bundle and ``--stream``) over hgweb vs ``hg serve`` (≤ 1.00x),
 * the server's peak RSS growth while one client clones a big repository (< 50 MB).
 
@@ -266,6 +269,26 @@ class NativeServer:
         self.proc.wait(30)
 
 
+class FloorServer:
+    """``bench/floor_server.py`` over ``root``: the least a smart-HTTP server can do, so what
+    it costs is git's HTTP client's share, which no server can take away."""
+
+    def __init__(self, root: Path) -> None:
+        sock = free_socket()
+        self.port = sock.getsockname()[1]
+        sock.close()
+        script = ROOT / "bench" / "floor_server.py"
+        self.proc = subprocess.Popen([PY, str(script), str(root), str(self.port)])
+        wait_port(self.port, self.proc)
+
+    def repo_url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.port}/{name}"
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(30)
+
+
 def build_git(path: Path, commits: int, total_mb: float) -> Path:
     sh("git", "init", "-q", "--bare", "-b", "main", path)
     size = max(1, int(total_mb * 1024 * 1024 / commits))
@@ -321,7 +344,12 @@ def bench_git(work: Path, server: Server, runs: int, commits: int, mb: float) ->
         return lambda: sh("git", "clone", "-q", "--bare", url, dest)
 
     native = NativeServer.start(server_root(work), work)
-    clones = [clone(server.repo_url("gitsrc")), clone(f"file://{src}")]
+    floor = FloorServer(server_root(work))
+    clones = [
+        clone(server.repo_url("gitsrc")),
+        clone(f"file://{src}"),
+        clone(floor.repo_url("gitsrc")),
+    ]
     if native is not None:
         clones.append(clone(native.repo_url("gitsrc")))
     try:
@@ -330,8 +358,10 @@ def bench_git(work: Path, server: Server, runs: int, commits: int, mb: float) ->
         if native is not None:
             native.stop()
     row("git clone --bare over HTTP", medians[0], medians[1], "file://", "<= 1.10x")
+    row("  floor: bench/floor_server.py", medians[2], medians[1], "file://", "reference")
+    row("  Hearth against the floor", medians[0], medians[2], "floor", "-")
     if native is not None:
-        row("  reference: git http-backend", medians[2], medians[1], "file://", "lighttpd")
+        row("  reference: git http-backend", medians[3], medians[1], "file://", "lighttpd")
     else:
         print("  (no lighttpd: no native reference row)")
 
@@ -344,13 +374,21 @@ def bench_git(work: Path, server: Server, runs: int, commits: int, mb: float) ->
         server.register(path.name)
         target[:] = [path]
 
-    http, local = compare(
-        lambda: sh("git", "-C", src, "push", "-q", server.repo_url(target[0].name), "main"),
-        lambda: sh("git", "-C", src, "push", "-q", target[0], "main"),
-        runs,
-        fresh,
-    )
+    def push(url: Callable[[str], str]) -> Callable[[], None]:
+        return lambda: sh("git", "-C", src, "push", "-q", url(target[0].name), "main")
+
+    try:
+        http, local, least = compare_all(
+            [push(server.repo_url), push(lambda name: str(server_root(work) / name)),
+             push(floor.repo_url)],
+            runs,
+            fresh,
+        )  # fmt: skip
+    finally:
+        floor.stop()
     row("git push (whole history) over HTTP", http, local, "local push", "<= 1.10x")
+    row("  floor: bench/floor_server.py", least, local, "local push", "reference")
+    row("  Hearth against the floor", http, least, "floor", "-")
     clean()
     bench_relay(work, server, runs, src, fresh, target)
 
