@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The ``hearth`` command's ``user``, ``api-key``, ``repo``, ``admin`` and ``doctor`` groups, run as
-the installed program against real instances.
+the program's own Typer application in process (one test starts ``python -m hearth``) against
+real instances.
 
 Changes made on the command line are checked through the API (a deactivated user's key stops working,
 a revoked key is refused), in the database itself (the stored password hash) or on disk (repository
@@ -17,6 +18,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,7 +27,10 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from typer.testing import CliRunner
 
+import hearth.vcs.hg  # Mercurial binds sys.stderr on import: see hearth() below
+from hearth.cli import admin
 from hearth.config import load_settings
 from hearth.db.models import User
 from hearth.db.session import Database
@@ -53,20 +58,45 @@ CHECKS = [
 ]
 
 
-def hearth(
-    env: dict[str, str], *args: str, input: str | None = None
-) -> subprocess.CompletedProcess[str]:
+@dataclass(frozen=True)
+class Done:
+    """One ``hearth`` run: what a shell would see of it."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def hearth(env: dict[str, str], *args: str, input: str | None = None) -> Done:
+    """Run ``hearth <args>`` in this process with ``env`` as its environment.
+
+    In process because starting Python and importing SQLAlchemy, Typer and rich took about a
+    second per command, most of this module's time; ``test_the_command_runs_as_a_process``
+    covers the entry point itself. An exception that escapes the command shows in ``stderr``
+    as its traceback would. Mercurial binds ``sys.stderr`` once, when first imported, so this
+    module imports it first: inside a run it would bind the runner's stream, closed after.
+    """
+    unset: dict[str, str | None] = {name: None for name in os.environ if name not in env}
+    result = CliRunner().invoke(
+        admin.app, list(args), input=input, env={**unset, **env, "COLUMNS": "250"}
+    )
+    stderr = result.stderr
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        stderr += "".join(traceback.format_exception(result.exception))
+    return Done(result.exit_code, result.stdout, stderr)
+
+
+def hearth_process(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "hearth", *args],
         env={**env, "COLUMNS": "250"},
         capture_output=True,
         text=True,
-        input=input,
         timeout=120,
     )
 
 
-def as_json(done: subprocess.CompletedProcess[str]) -> Any:
+def as_json(done: Done) -> Any:
     """The parsed stdout of a ``--json`` run, which ``python -m json.tool`` accepts too."""
     assert done.stderr == "", done.stderr
     tool = subprocess.run(
@@ -295,6 +325,16 @@ def test_doctor_on_a_healthy_instance(server: LiveServer) -> None:
     assert done.returncode == 0
     assert done.stdout.endswith("All checks passed.\n")
     assert "problem" not in done.stdout
+
+
+def test_the_command_runs_as_a_process(server: LiveServer) -> None:
+    """The entry point itself: exit codes, stdout and stderr as a shell sees them."""
+    done = hearth_process(server.env, "doctor", "--json")
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    assert json.loads(done.stdout)["ok"] is True
+    refused = hearth_process(server.env, "user", "create", "admin", "--email", "a@example.com")
+    assert (refused.returncode, refused.stdout) == (1, "")
+    assert refused.stderr == "hearth: user `admin` already exist\n"
 
 
 @pytest.fixture
