@@ -25,6 +25,7 @@ for a quick look. Run: ``.venv/bin/python bench/clone.py [--small]``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import socket
@@ -87,6 +88,14 @@ def free_socket() -> socket.socket:
     return sock
 
 
+def free_port() -> int:
+    """A port nothing listens on now, for a server started next to bind itself."""
+    sock = free_socket()
+    port = sock.getsockname()[1]
+    sock.close()
+    return port
+
+
 def wait_port(port: int, proc: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -100,7 +109,17 @@ def wait_port(port: int, proc: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("server did not start")
 
 
-class Server:
+class Process:
+    """A server the benchmark started as a subprocess (``self.proc``)."""
+
+    proc: subprocess.Popen[bytes]
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(30)
+
+
+class Server(Process):
     """uvicorn serving ``test_transport.TransportApp`` over ``root`` in a subprocess."""
 
     label = "transport"
@@ -136,10 +155,6 @@ class Server:
         fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(30)
-
     def repo_url(self, name: str) -> str:
         return f"{self.url}/{name}"
 
@@ -160,9 +175,7 @@ class HearthServer(Server):
     def __init__(self, root: Path) -> None:
         home = root.parent / f"hearth-home-{root.name}"
         home.mkdir(exist_ok=True)
-        sock = free_socket()
-        self.port = sock.getsockname()[1]
-        sock.close()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
             **os.environ,
@@ -217,7 +230,7 @@ class HearthServer(Server):
             self.api("update_repo", repoid=name, private=True)
 
 
-class NativeServer:
+class NativeServer(Process):
     """``git http-backend`` (CGI) under lighttpd: git's own HTTP server, the native reference.
 
     Serves every repository under ``root`` anonymously; clone only (lighttpd refuses the
@@ -240,9 +253,7 @@ class NativeServer:
         return cls(lighttpd, backend, root, work)
 
     def __init__(self, lighttpd: str, backend: Path, root: Path, work: Path) -> None:
-        sock = free_socket()
-        self.port = sock.getsockname()[1]
-        sock.close()
+        self.port = free_port()
         conf = work / "lighttpd.conf"
         conf.write_text(
             f'server.document-root = "{work}"\n'
@@ -264,29 +275,19 @@ class NativeServer:
     def repo_url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.port}/git/{name}"
 
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(30)
 
-
-class FloorServer:
+class FloorServer(Process):
     """``bench/floor_server.py`` over ``root``: the least a smart-HTTP server can do, so what
     it costs is git's HTTP client's share, which no server can take away."""
 
     def __init__(self, root: Path) -> None:
-        sock = free_socket()
-        self.port = sock.getsockname()[1]
-        sock.close()
+        self.port = free_port()
         script = ROOT / "bench" / "floor_server.py"
         self.proc = subprocess.Popen([PY, str(script), str(root), str(self.port)])
         wait_port(self.port, self.proc)
 
     def repo_url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.port}/{name}"
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(30)
 
 
 def build_git(path: Path, commits: int, total_mb: float) -> Path:
@@ -343,28 +344,6 @@ def bench_git(work: Path, server: Server, runs: int, commits: int, mb: float) ->
     def clone(url: str) -> Callable[[], None]:
         return lambda: sh("git", "clone", "-q", "--bare", url, dest)
 
-    native = NativeServer.start(server_root(work), work)
-    floor = FloorServer(server_root(work))
-    clones = [
-        clone(server.repo_url("gitsrc")),
-        clone(f"file://{src}"),
-        clone(floor.repo_url("gitsrc")),
-    ]
-    if native is not None:
-        clones.append(clone(native.repo_url("gitsrc")))
-    try:
-        medians = compare_all(clones, runs, clean)
-    finally:
-        if native is not None:
-            native.stop()
-    row("git clone --bare over HTTP", medians[0], medians[1], "file://", "<= 1.10x")
-    row("  floor: bench/floor_server.py", medians[2], medians[1], "file://", "reference")
-    row("  Hearth against the floor", medians[0], medians[2], "floor", "-")
-    if native is not None:
-        row("  reference: git http-backend", medians[3], medians[1], "file://", "lighttpd")
-    else:
-        print("  (no lighttpd: no native reference row)")
-
     counter = iter(range(1_000_000))
     target: list[Path] = []
 
@@ -377,15 +356,33 @@ def bench_git(work: Path, server: Server, runs: int, commits: int, mb: float) ->
     def push(url: Callable[[str], str]) -> Callable[[], None]:
         return lambda: sh("git", "-C", src, "push", "-q", url(target[0].name), "main")
 
-    try:
+    with contextlib.ExitStack() as references:
+        floor = FloorServer(server_root(work))
+        references.callback(floor.stop)
+        native = NativeServer.start(server_root(work), work)
+        if native is not None:
+            references.callback(native.stop)
+        clones = [
+            clone(server.repo_url("gitsrc")),
+            clone(f"file://{src}"),
+            clone(floor.repo_url("gitsrc")),
+        ]
+        if native is not None:
+            clones.append(clone(native.repo_url("gitsrc")))
+        medians = compare_all(clones, runs, clean)
         http, local, least = compare_all(
             [push(server.repo_url), push(lambda name: str(server_root(work) / name)),
              push(floor.repo_url)],
             runs,
             fresh,
         )  # fmt: skip
-    finally:
-        floor.stop()
+    row("git clone --bare over HTTP", medians[0], medians[1], "file://", "<= 1.10x")
+    row("  floor: bench/floor_server.py", medians[2], medians[1], "file://", "reference")
+    row("  Hearth against the floor", medians[0], medians[2], "floor", "-")
+    if native is not None:
+        row("  reference: git http-backend", medians[3], medians[1], "file://", "lighttpd")
+    else:
+        print("  (no lighttpd: no native reference row)")
     row("git push (whole history) over HTTP", http, local, "local push", "<= 1.10x")
     row("  floor: bench/floor_server.py", least, local, "local push", "reference")
     row("  Hearth against the floor", http, least, "floor", "-")
@@ -455,9 +452,7 @@ def bench_hg(work: Path, server: Server, runs: int, commits: int, mb: float) -> 
     server.register("hgsrc", "hg")
     took = time.perf_counter() - t0
     print(f"hg repository: {commits} commits, {du_mb(src):.0f} MB on disk ({took:.0f} s to build)")
-    sock = free_socket()
-    port = sock.getsockname()[1]
-    sock.close()
+    port = free_port()
     serve = subprocess.Popen(
         [tt.HG, "serve", "-R", str(src), "-a", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,

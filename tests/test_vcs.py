@@ -574,6 +574,11 @@ def test_description(tmp_path: Path, kind: str) -> None:
 # -- revision-number cache ----------------------------------------------------------------------
 
 
+def _the_cached_revision_list() -> object:
+    (revmap,) = [revmap for _, revmap in gitbackend._REVMAPS.values()]
+    return revmap
+
+
 def test_git_revision_list_is_cached_and_follows_pushes(tmp_path: Path) -> None:
     path = make_git_history(tmp_path, 2000)
     gitbackend._REVMAPS.clear()
@@ -582,7 +587,7 @@ def test_git_revision_list_is_cached_and_follows_pushes(tmp_path: Path) -> None:
         first = repo.last_changeset()
     cold = time.perf_counter() - started
     assert first.revision == 1999 and first.message == "commit 1999\n"
-    (cached,) = [revmap for _, revmap in gitbackend._REVMAPS.values()]
+    cached = _the_cached_revision_list()
     started = time.perf_counter()
     for _ in range(20):
         with vcs.open_repo(str(path), "git") as repo:
@@ -592,8 +597,7 @@ def test_git_revision_list_is_cached_and_follows_pushes(tmp_path: Path) -> None:
     print(
         f"\n2000 commits: first last_changeset {cold * 1000:.1f} ms, cached round {warm * 1000:.2f} ms"
     )
-    (again,) = [revmap for _, revmap in gitbackend._REVMAPS.values()]
-    assert again is cached  # served from the one cached revision list, not recomputed
+    assert _the_cached_revision_list() is cached  # not recomputed
     # A ref change is seen at once.
     work = tmp_path / "work"
     run(["git", "clone", "-q", str(path), str(work)], env=clean_env(tmp_path))
@@ -604,8 +608,7 @@ def test_git_revision_list_is_cached_and_follows_pushes(tmp_path: Path) -> None:
     with vcs.open_repo(str(path), "git") as repo:
         assert repo.last_changeset().revision == 2000
         assert repo.changeset("1000").message == "commit 1000\n"
-    (renewed,) = [revmap for _, revmap in gitbackend._REVMAPS.values()]
-    assert renewed is not cached
+    assert _the_cached_revision_list() is not cached
 
 
 def test_git_commit_not_reachable_is_unknown(copy_of: Callable[[str], Built]) -> None:
