@@ -1,85 +1,23 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The ASGI application: mounts the API, the VCS endpoints and the web views on one runtime.
-
-``Runtime`` holds what lives for the process — settings, the database, the authentication throttle —
-and is passed explicitly to every endpoint; nothing is read from globals.
-"""
+"""The ASGI application: mounts the API, the VCS endpoints and the web views on one runtime
+(``hearth.runtime``)."""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 
-from hearth import __version__
 from hearth.api import methods  # noqa: F401  (registers every method)
 from hearth.api.jsonrpc import JsonRpcEndpoint
 from hearth.config import Settings
-from hearth.db.session import Database
 from hearth.routing import RepositoryRouter
-from hearth.services import bootstrap
-from hearth.services.vcsauth import VerifiedPasswords
+from hearth.runtime import Runtime
 from hearth.smarthttp import reasons
-from hearth.throttle import FailureThrottle
 from hearth.web import routes as web_routes
 
 log = logging.getLogger("hearth")
-
-
-class NotInitialised(RuntimeError):
-    """The database has no ``default`` user: ``hearth init`` has not run."""
-
-
-class Runtime:
-    """Process-wide state shared by every request."""
-
-    version = __version__
-
-    def __init__(self, settings: Settings, database: Database | None = None) -> None:
-        self.settings = settings
-        self.database = database or Database(settings.database_url)
-        self.throttle = FailureThrottle(cap=settings.auth_failure_delay_max)
-        #: recent successful clone/push password checks (a clone is several requests)
-        self.passwords = VerifiedPasswords()
-        self._default_user_id: int | None = None
-
-    def default_user_id(self) -> int:
-        if self._default_user_id is None:
-            with self.database.sessions() as db:
-                found = bootstrap.default_user_id(db)
-            if found is None:
-                raise NotInitialised("the database is not initialised: run `hearth init`")
-            self._default_user_id = found
-        return self._default_user_id
-
-    def client_address(self, scope: dict[str, Any]) -> str:
-        """The TCP peer, or the first address of the header named by ``remote_addr_header``."""
-        header = self.settings.remote_addr_header
-        if header:
-            wanted = header.lower().encode("latin-1")
-            for name, value in scope.get("headers", ()):
-                if name.lower() == wanted:
-                    first = value.decode("latin-1").split(",")[0].strip()
-                    if first:
-                        return first
-        client = scope.get("client")
-        return client[0] if client else ""
-
-    def base_url(self, scope: dict[str, Any]) -> str:
-        """Setting ``canonical_url``, else the request's scheme and ``Host``."""
-        if self.settings.canonical_url:
-            return self.settings.canonical_url
-        host = ""
-        for name, value in scope.get("headers", []):
-            if name == b"host":
-                host = value.decode("latin-1")
-                break
-        if not host and scope.get("server"):
-            server_host, port = scope["server"]
-            host = f"{server_host}:{port}"
-        return f"{scope.get('scheme', 'http')}://{host}"
 
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:

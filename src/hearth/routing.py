@@ -37,7 +37,7 @@ from hearth.smarthttp import hg as hg_http
 from hearth.web import views
 
 if TYPE_CHECKING:
-    from hearth.app import Runtime
+    from hearth.runtime import Runtime
 
 log = logging.getLogger("hearth.routing")
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from hearth.config import Settings
+    from hearth.runtime import Runtime
     from hearth.services.permissions import Actor
 
 
@@ -130,7 +131,7 @@ class Call:
     settings: Settings
     client_ip: str
     base_url: str
-    runtime: Any  # hearth.app.Runtime (services a handler may need: the database, tasks)
+    runtime: Runtime  # services a handler may need: the database, tasks
     given: dict[str, str] = field(default_factory=dict)  # canonical arg -> the key it came under
 
 

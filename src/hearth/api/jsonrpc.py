@@ -19,12 +19,13 @@ from starlette.concurrency import run_in_threadpool
 
 from hearth.api import declare
 from hearth.api.declare import CALLER, Call, Method
+from hearth.db import undo
 from hearth.errors import TEXTS, HearthError
-from hearth.services import ipaccess, keys, permissions, undo
+from hearth.services import ipaccess, keys, permissions
 from hearth.services.permissions import Actor
 
 if TYPE_CHECKING:
-    from hearth.app import Runtime
+    from hearth.runtime import Runtime
 
 log = logging.getLogger("hearth.api")
 

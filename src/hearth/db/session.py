@@ -17,6 +17,8 @@ from sqlalchemy import ColumnElement, create_engine, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from hearth.db import undo
+
 
 def _normalise_url(url: str) -> str:
     if url.startswith("postgresql://") or url.startswith("postgres://"):
@@ -93,9 +95,7 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A writing session that commits on success, and on any exception rolls back and runs
-        the undo hooks registered by services (``services/undo.py``)."""
-        from hearth.services import undo
-
+        the undo hooks registered by services (``db/undo.py``)."""
         with self.write_sessions() as session:
             try:
                 yield session

@@ -7,7 +7,7 @@ only way to reach it. Expired gists behave as missing everywhere (reading, listi
 are removed by :func:`purge_expired`, which ``hearth admin purge-gists`` runs.
 
 Nothing is half-created: the row is written first (its id names a public gist) and the repository
-last; a failure while writing it removes the directory, and an undo hook (``services/undo.py``)
+last; a failure while writing it removes the directory, and an undo hook (``db/undo.py``)
 removes it when the transaction does not commit. Deleting flushes the row's deletion, then takes the
 directory away (renamed aside, then removed); when that fails the whole deletion is rolled back.
 """
@@ -32,9 +32,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from hearth import vcs
+from hearth.db import undo
 from hearth.db.models import Gist, User
 from hearth.errors import Failed, Forbidden, Invalid, NotFound, enum_error
-from hearth.services import lookup, undo
+from hearth.services import lookup
 from hearth.services.keys import now_utc
 from hearth.services.lookup import as_id
 from hearth.services.permissions import Actor

@@ -3,7 +3,7 @@
 
 A group's ``group_name`` is its full path; its directory is ``<repos root>/<full path>``, and every
 repository and group below it carries that path as its name prefix. Work on disk is paired with an
-undo hook (``services/undo.py``): creating makes the directory, renaming or moving a group renames ONE
+undo hook (``db/undo.py``): creating makes the directory, renaming or moving a group renames ONE
 directory and re-paths every nested name in SQL, deleting removes the empty directory — and a
 transaction that does not commit puts the disk back as it was.
 
@@ -32,6 +32,7 @@ from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from hearth.db import undo
 from hearth.db.models import (
     GroupUserGroupPerm,
     GroupUserPerm,
@@ -51,7 +52,7 @@ from hearth.errors import (
     NotFound,
     enum_error,
 )
-from hearth.services import lookup, names, permissions, undo
+from hearth.services import lookup, names, permissions
 from hearth.services.keys import now_utc
 from hearth.services.permissions import Actor, Level
 from hearth.services.repoperms import Member

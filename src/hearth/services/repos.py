@@ -2,7 +2,7 @@
 """Repositories: create, update (rename/move), fork, delete (``methods.md`` §4).
 
 Every check runs before anything is written, in the order the specification gives. Work on disk is
-paired with an undo hook (``services/undo.py``), so an operation that fails at any point — including
+paired with an undo hook (``db/undo.py``), so an operation that fails at any point — including
 the final commit — leaves neither a row nor a directory. Deleting renames the directory aside first
 (``rm__<time>__<name>``) and only then deletes rows, so a crash loses nothing.
 """
@@ -24,9 +24,10 @@ from sqlalchemy.orm import Session
 
 from hearth import vcs
 from hearth.config import Settings
+from hearth.db import undo
 from hearth.db.models import Follower, RepoGroup, Repository, User
 from hearth.errors import Conflict, Failed, Forbidden, Invalid, NotFound, enum_error
-from hearth.services import journal, lookup, names, permissions, repogroups, repoperms, undo
+from hearth.services import journal, lookup, names, permissions, repogroups, repoperms
 from hearth.services.keys import now_utc
 from hearth.services.permissions import Actor, Level
 

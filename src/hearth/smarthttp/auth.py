@@ -39,7 +39,7 @@ from hearth.smarthttp import reasons
 from hearth.smarthttp.gitproto import Message, Send, send_text
 
 if TYPE_CHECKING:
-    from hearth.app import Runtime
+    from hearth.runtime import Runtime
 
 Scope = dict[str, Any]
 

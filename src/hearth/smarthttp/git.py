@@ -44,7 +44,7 @@ from hearth.smarthttp import auth, gitproto, pushes
 from hearth.smarthttp.gitproto import GitRequest, GitResult, Receive, Send
 
 if TYPE_CHECKING:
-    from hearth.app import Runtime
+    from hearth.runtime import Runtime
 
 log = logging.getLogger(__name__)
 

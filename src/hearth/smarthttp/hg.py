@@ -35,7 +35,7 @@ from hearth.smarthttp.gitproto import Message, Receive, Send
 from hearth.smarthttp.hgproto import HgRequest
 
 if TYPE_CHECKING:
-    from hearth.app import Runtime
+    from hearth.runtime import Runtime
 
 log = logging.getLogger(__name__)
 

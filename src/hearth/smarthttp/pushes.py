@@ -23,7 +23,7 @@ from hearth.services.permissions import Actor
 from hearth.smarthttp import hgproto
 
 if TYPE_CHECKING:
-    from hearth.app import Runtime
+    from hearth.runtime import Runtime
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from hearth.services import webviews
 from hearth.services.permissions import Actor
 
 if TYPE_CHECKING:
-    from hearth.app import Runtime
+    from hearth.runtime import Runtime
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from hearth.web import access, feeds
 from hearth.web.views import send_error, send_feed, send_internal_error
 
 if TYPE_CHECKING:
-    from hearth.app import Runtime
+    from hearth.runtime import Runtime
 
 # Kallithea's wording of journal actions (its ``action_parser``); unknown actions show as stored.
 ACTION_TEXTS = {

@@ -46,7 +46,7 @@ from hearth.services.webviews import RepoRef
 from hearth.web import access, archives, feeds
 
 if TYPE_CHECKING:
-    from hearth.app import Runtime
+    from hearth.runtime import Runtime
 
 log = logging.getLogger("hearth.web")
 T = TypeVar("T")
