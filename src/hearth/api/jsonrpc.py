@@ -19,10 +19,10 @@ from starlette.concurrency import run_in_threadpool
 
 from hearth.api import declare
 from hearth.api.declare import CALLER, Call, Method
-from hearth.db import undo
 from hearth.errors import TEXTS, HearthError
-from hearth.services import ipaccess, keys, permissions
+from hearth.services import permissions
 from hearth.services.permissions import Actor
+from hearth.services.webviews import key_actor
 
 if TYPE_CHECKING:
     from hearth.runtime import Runtime
@@ -234,11 +234,11 @@ class JsonRpcEndpoint:
     ) -> tuple[bytes, bool]:
         """Steps 6-17 on a session of their own; returns the reply and whether the key was valid."""
         runtime = self.runtime
-        database = runtime.database
         writes = not (isinstance(decl, _Deferred) or decl.readonly)
-        with (database.write_sessions if writes else database.sessions)() as db:
-            try:
-                actor = self._authenticate(db, credential, ip)
+        try:
+            # commit on success; rollback and the services' undo hooks on any exception
+            with runtime.database.transaction(write=writes) as db:
+                actor = key_actor(db, credential, "api", ip, runtime.default_user_id())
                 if actor is None:
                     return encode_reply(reply_id, None, TEXTS["invalid_api_key"]), False
                 if isinstance(decl, _Deferred):
@@ -249,28 +249,13 @@ class JsonRpcEndpoint:
                     db, actor, runtime.settings, ip, runtime.base_url(scope), runtime, given
                 )
                 result = decl.handler(call, **values)
-                db.commit()
-                undo.forget(db)
-            except HearthError as exc:
-                db.rollback()
-                undo.run(db)
-                return encode_reply(reply_id, None, exc.text), True
-            except Exception:
-                db.rollback()
-                undo.run(db)
-                incident = uuid.uuid4().hex[:12]
-                log.exception("internal error in API method (incident %s)", incident)
-                return encode_reply(reply_id, None, TEXTS["internal"]), True
+        except HearthError as exc:
+            return encode_reply(reply_id, None, exc.text), True
+        except Exception:
+            incident = uuid.uuid4().hex[:12]
+            log.exception("internal error in API method (incident %s)", incident)
+            return encode_reply(reply_id, None, TEXTS["internal"]), True
         return encode_reply(reply_id, result, None), True
-
-    def _authenticate(self, db: Any, credential: Any, ip: str) -> Actor | None:
-        default_id = self.runtime.default_user_id()
-        owner = keys.authenticate(db, credential, "api", default_id)
-        if owner is None or not owner.active or owner.user_id == default_id:
-            return None
-        if owner.has_ip_rules and not ipaccess.ip_allowed(db, owner.user_id, default_id, ip):
-            return None
-        return Actor(owner.user_id, owner.username, owner.admin, default_id)
 
     @staticmethod
     def _check_args(

@@ -9,7 +9,7 @@ and passed down explicitly.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import orjson
@@ -92,11 +92,17 @@ class Database:
             self.engine.execution_options(hearth_write=True), expire_on_commit=False
         )
 
-    @contextmanager
-    def session(self) -> Iterator[Session]:
+    def session(self) -> AbstractContextManager[Session]:
         """A writing session that commits on success, and on any exception rolls back and runs
         the undo hooks registered by services (``db/undo.py``)."""
-        with self.write_sessions() as session:
+        return self.transaction(write=True)
+
+    @contextmanager
+    def transaction(self, write: bool) -> Iterator[Session]:
+        """A session that commits on success, and on any exception rolls back and runs the undo
+        hooks registered by services (``db/undo.py``); ``write`` takes SQLite's write lock up
+        front (``write_sessions``), else the transaction stays deferred."""
+        with (self.write_sessions if write else self.sessions)() as session:
             try:
                 yield session
                 session.commit()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
+from hearth.clock import now_utc
 from hearth.config import Settings
 from hearth.db.migrate import upgrade
 from hearth.db.models import User, UserGlobalPerm
@@ -61,7 +62,7 @@ def initialise(database: Database, settings: Settings) -> InitResult:
             lastname="User",
             active=True,
             admin=False,
-            created_on=keys.now_utc(),
+            created_on=now_utc(),
         )
         db.add(default)
         db.flush()

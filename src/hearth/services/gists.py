@@ -32,11 +32,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from hearth import vcs
+from hearth.clock import now_utc
 from hearth.db import undo
 from hearth.db.models import Gist, User
 from hearth.errors import Failed, Forbidden, Invalid, NotFound, enum_error
 from hearth.services import lookup
-from hearth.services.keys import now_utc
 from hearth.services.lookup import as_id
 from hearth.services.permissions import Actor
 from hearth.vcs.base import check_commit_path

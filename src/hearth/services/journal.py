@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from hearth.clock import now_utc
 from hearth.db.models import JournalEntry
-from hearth.services.keys import now_utc
 
 
 def record(

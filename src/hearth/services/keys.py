@@ -13,11 +13,11 @@ import hmac
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, delete, func, or_, select
 from sqlalchemy.orm import Session
 
+from hearth.clock import now_utc
 from hearth.db.models import ApiKey, User, UserIpRule
 from hearth.db.session import core
 
@@ -29,10 +29,6 @@ USES: dict[str, frozenset[str]] = {
     "feed": frozenset({"all", "http", "feed"}),
     "vcs": frozenset({"all", "vcs"}),
 }
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def generate_key() -> str:
@@ -131,10 +127,6 @@ def authenticate(
         return None
     has_rules = default_user_id is None or bool(row.ip_rules)
     return KeyOwner(row.user_id, row.username, bool(row.admin), bool(row.active), has_rules)
-
-
-def list_keys(db: Session, user_id: int) -> list[ApiKey]:
-    return list(db.scalars(select(ApiKey).where(ApiKey.user_id == user_id).order_by(ApiKey.key_id)))
 
 
 def revoke_key(db: Session, user_id: int, key_id: int) -> bool:

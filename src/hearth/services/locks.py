@@ -105,11 +105,22 @@ def check_push(
     return _refusal(db, repo, lock, ret_code)
 
 
+def may_lock_on_pull(repo: Repository, actor: Actor | None) -> bool:
+    """Whether a pull could take the lock at all, from the row alone (the edge asks before it
+    opens a write transaction, one saved per clone); ``after_pull`` adds the access check."""
+    return (
+        actor is not None
+        and not actor.is_anonymous
+        and bool(repo.enable_locking)
+        and repo.locked_by is None
+    )
+
+
 def after_pull(db: Session, repo: Repository, actor: Actor | None) -> bool:
     """After a successful clone/pull: lock the repository for the puller (``lock_auto``) if
     ``enable_locking`` is on, it is unlocked, and the puller has write access. Returns whether the
     lock was taken. A concurrent locker wins: the row is only changed while it is unlocked."""
-    if actor is None or actor.is_anonymous or not repo.enable_locking or repo.locked_by is not None:
+    if actor is None or not may_lock_on_pull(repo, actor):
         return False
     if not actor.admin and permissions.repo_level(db, actor, repo.repo_id) < Level.WRITE:
         return False

@@ -32,6 +32,7 @@ from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from hearth.clock import now_utc
 from hearth.db import undo
 from hearth.db.models import (
     GroupUserGroupPerm,
@@ -53,7 +54,6 @@ from hearth.errors import (
     enum_error,
 )
 from hearth.services import lookup, names, permissions
-from hearth.services.keys import now_utc
 from hearth.services.permissions import Actor, Level
 from hearth.services.repoperms import Member
 

@@ -23,12 +23,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hearth import vcs
+from hearth.clock import now_utc
 from hearth.config import Settings
 from hearth.db import undo
 from hearth.db.models import Follower, RepoGroup, Repository, User
 from hearth.errors import Conflict, Failed, Forbidden, Invalid, NotFound, enum_error
 from hearth.services import journal, lookup, names, permissions, repogroups, repoperms
-from hearth.services.keys import now_utc
 from hearth.services.permissions import Actor, Level
 
 REPO_TYPES = ("hg", "git")

@@ -35,11 +35,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hearth import vcs
+from hearth.clock import now_utc
 from hearth.config import Settings
 from hearth.db.models import Repository, User
 from hearth.errors import Failed, HearthError
 from hearth.services import bootstrap, names, repogroups, repoperms, repos
-from hearth.services.keys import now_utc
 from hearth.services.permissions import Actor
 
 log = logging.getLogger("hearth.rescan")

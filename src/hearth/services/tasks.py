@@ -26,10 +26,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
+from hearth.clock import now_utc
 from hearth.config import Settings
 from hearth.db.models import Task
 from hearth.errors import HearthError, NotFound
-from hearth.services.keys import now_utc
+from hearth.render import local_iso
 from hearth.services.permissions import Actor
 
 if TYPE_CHECKING:
@@ -135,6 +136,20 @@ def get(db: Session, actor: Actor, task_id: str) -> Task:
     ):
         raise NotFound("task_not_found", x=task_id)
     return row
+
+
+def describe(db: Session, actor: Actor, task_id: str) -> dict[str, Any]:
+    """``get_task``'s answer: the task ``get`` finds, as plain values."""
+    row = get(db, actor, task_id)
+    return {
+        "task_id": row.task_id,
+        "method": row.method,
+        "state": row.state,
+        "result": row.result,
+        "error": row.error,
+        "created_on": local_iso(row.created_on),
+        "finished_on": local_iso(row.finished_on),
+    }
 
 
 def claim(db: Session, task_id: str) -> Task | None:

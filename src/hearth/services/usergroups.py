@@ -20,6 +20,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from hearth.clock import now_utc
 from hearth.db.models import (
     GroupUserGroupPerm,
     Repository,
@@ -32,7 +33,7 @@ from hearth.db.models import (
     UserGroupUserPerm,
 )
 from hearth.errors import Conflict, Failed, HearthError, Invalid, NotFound
-from hearth.services import keys, lookup, permissions, users
+from hearth.services import lookup, permissions, users
 from hearth.services.lookup import is_digits
 from hearth.services.permissions import Actor, Level
 from hearth.services.users import UserDetails
@@ -206,7 +207,7 @@ def create(
         description=description,
         active=active,
         owner_id=owner_id,
-        created_on=keys.now_utc(),
+        created_on=now_utc(),
     )
     try:
         with _atomic(db, Failed("user_group_create_failed", x=name)):

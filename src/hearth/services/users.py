@@ -13,6 +13,7 @@ from sqlalchemy import bindparam, delete, exists, func, literal, or_, select, un
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from hearth.clock import now_utc
 from hearth.db.models import (
     Follower,
     Gist,
@@ -97,7 +98,7 @@ def create_user(
         extern_name=extern_name,
         description=description,
         force_password_change=force_password_change,
-        created_on=keys.now_utc(),
+        created_on=now_utc(),
     )
     try:
         with db.begin_nested():

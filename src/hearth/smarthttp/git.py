@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.concurrency import run_in_threadpool
 
 from hearth.db.models import Repository
-from hearth.services import repos
+from hearth.services import locks, repos
 from hearth.services.pushes import release_message
 from hearth.services.vcsauth import Decision
 from hearth.smarthttp import auth, gitproto, pushes
@@ -199,7 +199,7 @@ async def serve(
         if result.ok:
             await pushes.pulled(runtime, repo, actor)
 
-    wants_lock = pull_rpc and pushes.may_lock_on_pull(repo, actor)
+    wants_lock = pull_rpc and locks.may_lock_on_pull(repo, actor)
     await gitproto.serve_git(
         scope, receive, send, path, request, on_complete=after_pull if wants_lock else None
     )

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from starlette.concurrency import run_in_threadpool
 
 from hearth.db.models import Repository
-from hearth.services import pushes, repos
+from hearth.services import locks, pushes, repos
 from hearth.services.permissions import Actor
 from hearth.smarthttp import hgproto
 
@@ -55,14 +55,9 @@ async def pushed(
     return released
 
 
-def may_lock_on_pull(repo: Repository, actor: Actor) -> bool:
-    """Whether a pull could take the lock at all (saves a write transaction per clone)."""
-    return bool(repo.enable_locking) and not actor.is_anonymous and repo.locked_by is None
-
-
 async def pulled(runtime: Runtime, repo: Repository, actor: Actor) -> None:
     """After a successful clone/pull: take the lock when ``enable_locking`` says so."""
-    if not may_lock_on_pull(repo, actor):
+    if not locks.may_lock_on_pull(repo, actor):
         return
 
     def work() -> bool:

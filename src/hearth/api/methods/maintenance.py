@@ -11,8 +11,6 @@ from typing import Any
 
 from hearth import tasks as background
 from hearth.api.declare import Arg, Call, Kind, method
-from hearth.db.models import Task
-from hearth.render import local_iso
 from hearth.services import repos, tasks
 from hearth.services.permissions import Level
 
@@ -50,18 +48,6 @@ def pull(call: Call, repoid: int | str, clone_uri: str | None) -> dict[str, Any]
     return background.submit(call.db, call.actor, call.settings, "pull", args)
 
 
-def _task(row: Task) -> dict[str, Any]:
-    return {
-        "task_id": row.task_id,
-        "method": row.method,
-        "state": row.state,
-        "result": row.result,
-        "error": row.error,
-        "created_on": local_iso(row.created_on),
-        "finished_on": local_iso(row.finished_on),
-    }
-
-
 @method("get_task", tier="hearth", args=[Arg("task_id", Kind.STR)])
 def get_task(call: Call, task_id: str) -> dict[str, Any]:
-    return _task(tasks.get(call.db, call.actor, task_id))
+    return tasks.describe(call.db, call.actor, task_id)
