@@ -94,6 +94,7 @@ class Settings:
     lock_ret_code: int = 423
     api_access_controllers_whitelist: tuple[str, ...] = ()
     feed_items: int = 20
+    pr_required_approvals: int = 1
     admin_username: str = "admin"
     admin_password: str = ""
     admin_email: str = "admin@example.com"
@@ -131,6 +132,7 @@ _CONVERTERS: dict[str, Callable[[str, Any], Any]] = {
     "lock_ret_code": lambda n, v: _as_int(n, v, 200, 599),
     "api_access_controllers_whitelist": _as_list,
     "feed_items": lambda n, v: _as_int(n, v, 1, 1000),
+    "pr_required_approvals": lambda n, v: _as_int(n, v, 0, 100),
     "admin_username": lambda n, v: str(v),
     "admin_password": lambda n, v: str(v),
     "admin_email": lambda n, v: str(v),

@@ -140,6 +140,51 @@ TEXTS: dict[str, str] = {
     "branch_not_found": "branch `{x}` does not exist",
     "changeset_not_found": "Changeset {x} does not exist",
     "start_after_end": "start revision is after end revision",
+    # pull requests (methods.md §9) and merging them
+    "pr_not_found": "pull request `{x}` does not exist",
+    "pr_not_allowed": "not allowed",
+    "pr_no_comment": (
+        "No permission to add comment. "
+        "User needs at least reading permissions to the source repository."
+    ),
+    "pr_no_close": "No permission to close pull request. User needs to be admin or owner.",
+    "pr_no_status": (
+        "No permission to change pull request status. User needs to be admin, owner or reviewer."
+    ),
+    "pr_closed": "pull request is already closed",
+    "pr_reviewers_missing": "Invalid request. Neither 'add' nor 'remove' is specified.",
+    "pr_no_reviewers_edit": (
+        "No permission to edit reviewers of this pull request. "
+        "User needs to be admin or pull request owner."
+    ),
+    "pr_reviewers_closed": "Cannot edit reviewers of a closed pull request.",
+    "pr_default_reviewer": "user `{x}` is the anonymous user and cannot be a reviewer",
+    "pr_ref_format": (
+        "Ref `{x}` given in a wrong format. Please check the API documentation for more details"
+    ),
+    "pr_no_ancestor": "no common ancestor found between specified references",
+    "pr_no_commits": "no commits found for merge between specified references",
+    "pr_not_family": "repository `{x}` is neither `{y}` nor a repository of its fork family",
+    "pr_create_failed": "failed to create pull request",
+    "pr_no_merge": (
+        "No permission to merge pull request. User needs write access to the target repository."
+    ),
+    "pr_merge_ref": "Cannot merge into {kind} `{x}`: only a branch can receive a merge",
+    "pr_not_approved": "pull request needs {needed} approval(s) by reviewers, it has {have}",
+    "pr_rejected": "pull request is rejected by {x}",
+    "pr_conflict": (
+        "Merge conflict in {x}: merge the target into the source, push it, then merge again"
+    ),
+    "pr_cannot_ff": (
+        "Cannot fast-forward `{x}`: it has changesets the source does not have; "
+        "merge with a merge commit instead"
+    ),
+    "pr_target_moved": "`{x}` moved while merging; reload the pull request and merge again",
+    "pr_nothing_to_merge": "nothing to merge: the target has every changeset of the source",
+    "pr_merge_failed": "failed to merge pull request `{x}`",
+    "pr_bad_line": "Invalid line `{x}`: use o<number> (old side) or n<number> (new side)",
+    "pr_path_not_in_diff": "File `{x}` is not changed by this pull request",
+    "pr_comment_not_found": "comment `{x}` does not exist",
     # API-key web views: raw files, diffs, patches, archives, feeds (web-and-vcs.md §8)
     "web_repo_not_found": "Repository not found",
     "web_not_found": "Not Found",

@@ -310,3 +310,97 @@ class Task(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_on: Mapped[datetime] = mapped_column(DateTime)
     finished_on: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class PullRequest(Base):
+    """A proposal to bring the changesets of a source ("org") ref into a target ("other") ref.
+
+    ``org_ref`` and ``other_ref`` are ``<type>:<name>:<raw id>`` as Kallithea stores them: the
+    source's raw id is its head, the target's the merge base. ``revisions`` (raw ids, oldest first)
+    and the heads are those of the current version; every earlier version is kept in
+    :class:`PullRequestVersion`.
+    """
+
+    __tablename__ = "pull_requests"
+
+    pull_request_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="new")
+    owner_id: Mapped[int] = _fk("users.user_id", ondelete="RESTRICT")
+    org_repo_id: Mapped[int] = _fk("repositories.repo_id")
+    org_ref: Mapped[str] = mapped_column(String(512))
+    other_repo_id: Mapped[int] = _fk("repositories.repo_id")
+    other_ref: Mapped[str] = mapped_column(String(512))
+    # the target ref's head when the revisions were computed: a merge refuses if it moved since
+    other_head: Mapped[str] = mapped_column(String(40))
+    revisions: Mapped[list] = mapped_column(JSON, default=list)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    merge_rev: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    created_on: Mapped[datetime] = mapped_column(DateTime)
+    updated_on: Mapped[datetime] = mapped_column(DateTime)
+
+
+class PullRequestVersion(Base):
+    """One state of a pull request's changesets: version 1 at creation, one more per update."""
+
+    __tablename__ = "pull_request_versions"
+    __table_args__ = (UniqueConstraint("pull_request_id", "number"),)
+
+    version_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pull_request_id: Mapped[int] = _fk("pull_requests.pull_request_id")
+    number: Mapped[int] = mapped_column(Integer)
+    org_raw_id: Mapped[str] = mapped_column(String(40))
+    merge_base: Mapped[str] = mapped_column(String(40))
+    other_head: Mapped[str] = mapped_column(String(40))
+    revisions: Mapped[list] = mapped_column(JSON, default=list)
+    created_on: Mapped[datetime] = mapped_column(DateTime)
+
+
+class PullRequestReviewer(Base):
+    __tablename__ = "pull_request_reviewers"
+    __table_args__ = (UniqueConstraint("pull_request_id", "user_id"),)
+
+    row_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pull_request_id: Mapped[int] = _fk("pull_requests.pull_request_id")
+    user_id: Mapped[int] = _fk("users.user_id")
+
+
+class PullRequestComment(Base):
+    """A general comment (no ``f_path``) or an inline one on line ``line_no`` (``n12`` new side,
+    ``o12`` old side) of ``f_path`` in the diff of version ``version``. ``line_text`` is that
+    line as it was, so a later version can tell whether the comment is outdated."""
+
+    __tablename__ = "pull_request_comments"
+
+    comment_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pull_request_id: Mapped[int] = _fk("pull_requests.pull_request_id")
+    user_id: Mapped[int] = _fk("users.user_id")
+    text: Mapped[str] = mapped_column(Text, default="")
+    f_path: Mapped[str | None] = mapped_column(String(1024), nullable=True)
+    line_no: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    line_text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("pull_request_comments.comment_id", ondelete="CASCADE"), nullable=True
+    )
+    resolved: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_on: Mapped[datetime] = mapped_column(DateTime)
+
+
+class PullRequestStatus(Base):
+    """A review status as Kallithea records it: one row per revision of the pull request per
+    status change (``statuses`` lists them all); a reviewer's status is their latest row."""
+
+    __tablename__ = "pull_request_statuses"
+
+    status_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pull_request_id: Mapped[int] = _fk("pull_requests.pull_request_id")
+    user_id: Mapped[int] = _fk("users.user_id")
+    revision: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(16))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    comment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("pull_request_comments.comment_id", ondelete="SET NULL"), nullable=True
+    )
+    modified_at: Mapped[datetime] = mapped_column(DateTime)

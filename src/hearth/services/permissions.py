@@ -372,3 +372,33 @@ def user_group_level(db: Session, actor: Actor, users_group_id: int) -> Level:
 
 def actor_for(db: Session, user: User, default_user_id: int) -> Actor:
     return Actor(user.user_id, user.username, bool(user.admin), default_user_id)
+
+
+# --- pull requests (methods.md §9, Kallithea's rules) ----------------------------------------
+
+
+def may_read_pull_request(db: Session, actor: Actor, org_repo_id: int) -> bool:
+    """Kallithea decides a pull request's visibility by its source repository alone."""
+    return actor.admin or repo_level(db, actor, org_repo_id) >= Level.READ
+
+
+def may_close_pull_request(actor: Actor, owner_id: int) -> bool:
+    return actor.admin or actor.user_id == owner_id
+
+
+def may_review_pull_request(actor: Actor, owner_id: int, reviewer_ids: Iterable[int]) -> bool:
+    """Setting a review status: admins, the owner, and the reviewers."""
+    return actor.admin or actor.user_id == owner_id or actor.user_id in set(reviewer_ids)
+
+
+def may_edit_reviewers(db: Session, actor: Actor, owner_id: int, other_repo_id: int) -> bool:
+    return (
+        actor.admin
+        or actor.user_id == owner_id
+        or repo_level(db, actor, other_repo_id) >= Level.ADMIN
+    )
+
+
+def may_merge_pull_request(db: Session, actor: Actor, other_repo_id: int) -> bool:
+    """Merging moves the target's branch: what a push into the target needs."""
+    return actor.admin or repo_level(db, actor, other_repo_id) >= Level.WRITE

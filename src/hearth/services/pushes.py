@@ -9,7 +9,8 @@ its answer, in a worker thread. One push then means, in one transaction:
 * a journal entry ``push`` with the user, the client address and the pushed revisions (raw ids,
   comma-separated, oldest first) in ``detail``;
 * the repository's cached last changeset recomputed from disk;
-* the lock released if the pusher held it (``locks.after_push``).
+* the lock released if the pusher held it (``locks.after_push``);
+* the open pull requests from or into the repository recomputed (``pullrequests.after_push``).
 
 :func:`after_pull` takes the lock after a successful clone/pull when ``enable_locking`` is on.
 Pulls are not journaled.
@@ -26,7 +27,7 @@ from hearth import vcs
 from hearth.config import Settings
 from hearth.db.models import Repository
 from hearth.errors import TEXTS
-from hearth.services import journal, locks, repos
+from hearth.services import journal, locks, pullrequests, repos
 from hearth.services.permissions import Actor
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ def after_push(db: Session, settings: Settings, push: Push) -> str | None:
     except vcs.VcsError as exc:
         log.warning("push into %s: cannot refresh the cache: %s", repo.repo_name, exc)
     released = locks.after_push(db, repo, push.actor) if push.release_lock else None
+    pullrequests.after_push(db, settings, repo.repo_id)
     db.flush()
     return released
 
