@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from hearth import vcs
 from hearth.db.models import Gist, User
 from hearth.render import epoch_iso, local_iso
 from hearth.services.browse import ChangesetDetail, CommitView, FileDiff, FileView
 from hearth.services.ipaccess import ip_range
+from hearth.services.pullrequests import PullRequestView
 from hearth.services.repogroups import RepoGroupView
 from hearth.services.repoperms import Member
 from hearth.services.repos import masked_clone_uri
@@ -253,4 +255,56 @@ def repo_group(view: RepoGroupView) -> dict[str, Any]:
         "parent_group": view.parent_group,
         "repositories": list(view.repositories),
         "owner": view.owner,
+    }
+
+
+def clone_url(template: str, base_url: str, repo_name: str, repo_id: int) -> str:
+    """A repository's clone URL from ``clone_uri_tmpl`` with no user, as Kallithea shows it
+    (the empty user's ``@`` removed)."""
+    parts = urlsplit(base_url)
+    prefix = parts.path.rstrip("/")
+    url = template.format(
+        scheme=parts.scheme,
+        user="",
+        netloc=parts.netloc + prefix,
+        prefix=prefix,
+        repo=repo_name,
+        repoid=str(repo_id),
+    )
+    return url.replace("://@", "://", 1)
+
+
+def pull_request(view: PullRequestView, org_repo_url: str) -> dict[str, Any]:
+    """A pull request (``jsonrpc.md`` §10), Kallithea's keys in Kallithea's order."""
+    return {
+        "pull_request_id": view.pull_request_id,
+        "url": view.path,
+        "reviewers": [{"username": r.username} for r in view.reviewers],
+        "revisions": list(view.revisions),
+        "owner": view.owner,
+        "title": view.title,
+        "description": view.description,
+        "org_repo_url": org_repo_url,
+        "org_ref_parts": list(view.org_ref_parts),
+        "other_ref_parts": list(view.other_ref_parts),
+        "status": view.status,
+        "comments": [
+            {
+                "comment_id": c.comment_id,
+                "username": c.username,
+                "text": c.text,
+                "created_on": local_iso(c.created_on, whole_seconds=True),
+            }
+            for c in view.comments
+        ],
+        "statuses": [
+            {
+                "status": s.status,
+                "modified_at": local_iso(s.modified_at, whole_seconds=True),
+                "reviewer": s.reviewer,
+            }
+            for s in view.statuses
+        ],
+        "created_on": local_iso(view.created_on, whole_seconds=True),
+        "updated_on": local_iso(view.updated_on, whole_seconds=True),
     }

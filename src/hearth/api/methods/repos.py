@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from hearth.api.declare import CALLER, Arg, Call, Kind, method
+from hearth.api.methods import pullrequests as pr_shapes
 from hearth.api.shapes import brief_user, member, repository
-from hearth.services import repogroups, repoperms, repos, repoviews
+from hearth.services import pullrequests, repogroups, repoperms, repos, repoviews
 from hearth.services.permissions import Level
 
 
@@ -38,7 +39,10 @@ def get_repo(
         out["branches"] = dict(refs.branches)
         out["bookmarks"] = dict(refs.bookmarks)
     if with_pullrequests:
-        out["pull_requests"] = []  # Hearth has no pull requests yet, so none target this repository
+        out["pull_requests"] = [
+            pr_shapes.rendered(call, view)
+            for view in pullrequests.for_target(call.db, call.actor, call.settings, repo.repo_id)
+        ]
     rows = repoperms.members(call.db, repo.repo_id)
     out["members"] = [member(m) for m in rows]
     owner = out["owner"]
