@@ -577,3 +577,82 @@ def test_create_errors(world: World, open_pr: tuple[str, int]) -> None:
     pr = server.ok("get_pullrequest", pullrequest_id=pr_id)
     assert pr["owner"] == users["writer2"]
     assert pr["comments"][0]["username"] == "admin"
+
+
+def test_hg_bookmark_follows_pushes(world: World) -> None:
+    server = world.server
+    name = world.new_repo("hg")
+    seed = head_of(world, "hg", name, "default")
+    work = work_copy(world, "hg", name)
+    world.clients.hg("bookmark", "feat", cwd=work)
+    first = commit(world, "hg", work, "bm.txt", "1\n")
+    world.clients.hg("push", "-f", "-B", "feat", world.url(name, "writer"), cwd=work)
+    pr_id = create(
+        world, source_repo=name, target_repo=name, source_ref="book:feat", target_ref=f"rev:{seed}"
+    )
+    pr = server.ok("get_pullrequest", pullrequest_id=pr_id)
+    assert pr["org_ref_parts"] == ["book", "feat", first]
+    assert pr["revisions"] == [first]
+    second = commit(world, "hg", work, "bm.txt", "2\n")
+    world.clients.hg("push", "-f", "-B", "feat", world.url(name, "writer"), cwd=work)
+    assert eventually(
+        lambda: server.ok("get_pullrequest", pullrequest_id=pr_id)["revisions"] == [first, second]
+    )
+    pr = server.ok("get_pullrequest", pullrequest_id=pr_id)
+    assert pr["org_ref_parts"] == ["book", "feat", second]
+    # a revision is no branch: nothing can be merged into it
+    with service(server) as (db, settings):
+        pull = pullrequests._find(db, pr_id)
+        check = pullrequests.merge_check(db, actor(db, world.usernames["writer"]), settings, pull)
+        assert check.error is not None
+        assert check.error.text == (
+            f"Cannot merge into rev `{seed}`: only a branch can receive a merge"
+        )
+
+
+def test_required_approvals_rejection_and_cleanup(make_server: Any, tmp_path: Path) -> None:
+    """``pr_required_approvals`` = 2; a rejection blocks; owners cannot be deleted; deleting the
+    repository deletes its pull requests; the journal feed tells the events."""
+    server = make_server(pr_required_approvals=2)
+    world = World.make(server, Clients(tmp_path))
+    world.keys = {  # type: ignore[attr-defined]
+        who: new_key(server, world.usernames[who]) for who in ("reader", "writer", "writer2")
+    }
+    users = world.usernames
+    name = world.new_repo("git")
+    seed = head_of(world, "git", name, "master")
+    work = work_copy(world, "git", name)
+    start_branch(world, "git", work, "two")
+    head = commit(world, "git", work, "two.txt", "2\n")
+    push(world, "git", work, name, "two")
+    pr_id = create(
+        world, source_repo=name, target_repo=name, source_ref="two", target_ref="master",
+        reviewers=[users["reader"], users["writer2"]],
+    )  # fmt: skip
+    server.ok("comment_pullrequest", key(world, "reader"), pull_request_id=pr_id, status="approved")
+    assert merge(server, users["writer"], pr_id) == (
+        "pull request needs 2 approval(s) by reviewers, it has 1"
+    )
+    server.ok(
+        "comment_pullrequest", key(world, "writer2"), pull_request_id=pr_id, status="rejected"
+    )
+    assert (
+        merge(server, users["writer"], pr_id) == f"pull request is rejected by {users['writer2']}"
+    )
+    server.ok(
+        "comment_pullrequest", key(world, "writer2"), pull_request_id=pr_id, status="approved"
+    )
+    assert merge(server, users["writer"], pr_id) is None  # a merge commit, though ff was possible
+    history = clone_log(world, "git", name, "master")
+    assert history[0][1] == [seed, head]
+
+    owner = server.ok("get_user", userid=users["writer"])["user_id"]
+    assert server.err("delete_user", userid=users["writer"]) == (
+        f"failed to delete user ID:{owner} {users['writer']}"
+    )
+    feed = server.client.get("/_admin/public_journal/atom").text
+    assert "[created] pull request for" in feed and "[merged] pull request into" in feed
+    server.ok("delete_repo", repoid=name)
+    assert server.err("get_pullrequest", pullrequest_id=pr_id) == (
+        f"pull request `{pr_id}` does not exist"
+    )

@@ -771,8 +771,9 @@ def edit_reviewers(
         raise Forbidden("pr_no_reviewers_edit")
     if pr.status == CLOSED:
         raise Conflict("pr_reviewers_closed")
-    to_add = _reviewer_users(db, add)
+    to_add = [lookup.user(db, ref) for ref in add]
     to_remove = [lookup.user(db, ref) for ref in remove]
+    to_add = _reviewer_users(db, [user.user_id for user in to_add])
     present = set(_reviewer_ids(db, pr.pull_request_id))
     added, already = [], []
     for user in to_add:

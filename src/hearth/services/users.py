@@ -17,6 +17,7 @@ from hearth.clock import now_utc
 from hearth.db.models import (
     Follower,
     Gist,
+    PullRequest,
     RepoGroup,
     Repository,
     User,
@@ -162,6 +163,7 @@ def delete_user(db: Session, user: User) -> None:
         exists().where(RepoGroup.owner_id == user.user_id),
         exists().where(UserGroup.owner_id == user.user_id),
         exists().where(Gist.owner_id == user.user_id),
+        exists().where(PullRequest.owner_id == user.user_id),
     )
     if user.username == DEFAULT_USERNAME or db.scalar(select(or_(*owns))):
         raise Failed("user_delete_failed", id=user.user_id, name=user.username)

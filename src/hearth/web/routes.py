@@ -51,6 +51,10 @@ ACTION_TEXTS = {
     "pull": "[pulled] from",
     "started_following_repo": "[started following] repository",
     "stopped_following_repo": "[stopped following] repository",
+    "user_created_pull_request": "[created] pull request for",
+    "user_commented_pull_request": "[commented] on pull request for",
+    "user_closed_pull_request": "[closed] pull request for",
+    "user_merged_pull_request": "[merged] pull request into",
 }
 
 
