@@ -656,3 +656,29 @@ def test_required_approvals_rejection_and_cleanup(make_server: Any, tmp_path: Pa
     assert server.err("get_pullrequest", pullrequest_id=pr_id) == (
         f"pull request `{pr_id}` does not exist"
     )
+
+
+@pytest.mark.parametrize("repo_type", TYPES)
+def test_a_merge_whose_transaction_fails_is_taken_back(world: World, repo_type: str) -> None:
+    """The database did not commit after the branch moved: the undo hook moves it back."""
+    server, users = world.server, world.usernames
+    main = MAIN[repo_type]
+    name = world.new_repo(repo_type)
+    seed = head_of(world, repo_type, name, main)
+    work = work_copy(world, repo_type, name)
+    start_branch(world, repo_type, work, "undo")
+    commit(world, repo_type, work, "undo.txt", "u\n")
+    push(world, repo_type, work, name, "undo")
+    pr_id = create(
+        world, source_repo=name, target_repo=name, source_ref="undo", target_ref=main,
+        reviewers=[users["reader"]],
+    )  # fmt: skip
+    server.ok("comment_pullrequest", key(world, "reader"), pull_request_id=pr_id, status="approved")
+    with pytest.raises(RuntimeError), service(server) as (db, settings):
+        pullrequests.merge(db, actor(db, users["writer"]), settings, pr_id)
+        assert head_of(world, repo_type, name, main) != seed  # moved on disk already
+        raise RuntimeError("the commit fails")
+    assert head_of(world, repo_type, name, main) == seed
+    assert server.ok("get_pullrequest", pullrequest_id=pr_id)["status"] == "new"
+    verify(server, repo_type, name)
+    assert merge(server, users["writer"], pr_id) is None  # and it still merges afterwards

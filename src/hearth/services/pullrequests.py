@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from hearth import vcs
 from hearth.clock import now_utc
 from hearth.config import Settings
+from hearth.db import undo
 from hearth.db.models import (
     PullRequest,
     PullRequestComment,
@@ -971,6 +972,13 @@ def merge(
     except vcs.VcsError as exc:
         log.warning("merge of pull request %s failed: %s", pr.pull_request_id, exc)
         raise Failed("pr_merge_failed", x=pr.pull_request_id) from exc
+    target_path, old_head = _path(settings, other), pr.other_head
+    undo.on_rollback(
+        db,
+        lambda: proposals.undo_merge(
+            other.repo_type, target_path, other_ref.name, merged, old_head
+        ),
+    )
     now = now_utc().replace(microsecond=0)
     pr.status = CLOSED
     pr.merge_rev = merged.new_head

@@ -353,3 +353,31 @@ def _unresolved(repo) -> list[bytes]:  # repo: a Mercurial repository with a mer
 
     state = mergestatemod.mergestate.read(repo)
     return list(state.unresolved())
+
+
+def undo_merge(
+    repo_type: str, target_path: str, branch: str, merged: Merged, old_head: str
+) -> None:
+    """Take a merge back when what followed it failed (the database did not commit): git moves
+    the branch back if it still points at the merge; hg strips the changesets that arrived."""
+    if repo_type == "git":
+        from hearth.vcs.git import _run_git
+
+        _run_git(
+            ["update-ref", f"refs/heads/{branch}", old_head, merged.new_head], git_dir=target_path
+        )
+        return
+    if not merged.revisions:
+        return
+    from mercurial import repair
+    from mercurial.node import bin
+    from mercurial.repo import factory
+
+    from hearth.vcs.hg import make_ui
+
+    repo = factory.repository(make_ui(), os.fsencode(target_path))
+    try:
+        with repo.wlock(), repo.lock():
+            repair.strip(repo.ui, repo, [bin(raw_id) for raw_id in merged.revisions], backup=False)
+    finally:
+        repo.close()
