@@ -152,6 +152,8 @@ TEXTS: dict[str, str] = {
     "web_file_not_found": "No file `{path}` at revision {rev}",
     "web_bad_range": "start revision {start} is after end revision {end}",
     "web_internal": "Internal server error (incident {incident})",
+    "web_form_too_large": "The form is too large",
+    "web_group_not_found": "Not found",
 }
 
 
