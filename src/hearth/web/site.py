@@ -11,11 +11,19 @@ from typing import TYPE_CHECKING
 
 from starlette.routing import BaseRoute
 
-from hearth.web import home, signin, static, summary
+from hearth.web import account, gistpages, home, journal, signin, static, summary
 
 if TYPE_CHECKING:
     from hearth.runtime import Runtime
 
 
 def routes(runtime: Runtime) -> list[BaseRoute]:
-    return [*static.routes(), *signin.routes(), *home.routes(), *summary.routes()]
+    return [
+        *static.routes(),
+        *signin.routes(),
+        *home.routes(),
+        *summary.routes(),
+        *account.routes(),
+        *journal.routes(),
+        *gistpages.routes(),
+    ]
