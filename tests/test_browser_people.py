@@ -9,7 +9,6 @@ folder is printed).
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -235,8 +234,7 @@ def test_sign_in_refusals(page: Any, web_server: LiveServer) -> None:
     # by e-mail, any case
     sign_in(page, user["email"].upper(), PASSWORD)
     assert page.get_by_role("link", name=user["username"]).is_visible()
-    json.dumps(page.context.cookies())  # cookies are plain data
-    session = [c for c in page.context.cookies() if c["name"] == "hearth_session"][0]
+    session = next(c for c in page.context.cookies() if c["name"] == "hearth_session")
     assert session["httpOnly"] and session["sameSite"] == "Lax"
 
 
