@@ -151,6 +151,9 @@ TEXTS: dict[str, str] = {
     "web_unknown_archive_type": "Unknown archive type",
     "web_file_not_found": "No file `{path}` at revision {rev}",
     "web_bad_range": "start revision {start} is after end revision {end}",
+    "web_unknown_branch": "Unknown branch {branch}",
+    "web_no_such_page": "There is no page {page}",
+    "web_compare_types": "Cannot compare a {a} repository with a {b} repository",
     "web_internal": "Internal server error (incident {incident})",
 }
 
