@@ -155,6 +155,8 @@ TEXTS: dict[str, str] = {
     "web_no_such_page": "There is no page {page}",
     "web_compare_types": "Cannot compare a {a} repository with a {b} repository",
     "web_internal": "Internal server error (incident {incident})",
+    "web_form_too_large": "The form is too large",
+    "web_group_not_found": "Not found",
 }
 
 
