@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from starlette.routing import BaseRoute
 
-from hearth.web import signin, static
+from hearth.web import codepages, signin, static  # noqa: F401 - codepages registers its pages
 
 if TYPE_CHECKING:
     from hearth.runtime import Runtime
