@@ -88,14 +88,10 @@ class Links:
         return f"{self._base(name)}/changeset/{quote(rev, safe='')}"
 
 
-def crumbs(repo: RepoRef, links: Links, rev: str, path: str) -> list[tuple[str, str | None]]:
-    """Home › groups › repository › directories › the file (the last one not a link)."""
-    parts: list[tuple[str, str | None]] = []
-    groups = repo.repo_name.split("/")
-    for n, group in enumerate(groups[:-1]):
-        parts.append((group, "/" + quote("/".join(groups[: n + 1]))))
-    parts.append((groups[-1], links.files(rev)))
+def crumbs(links: Links, rev: str, path: str) -> list[tuple[str, str | None]]:
+    """The repository root, then each directory of ``path``, then its last part (not a link)."""
     pieces = [p for p in path.split("/") if p]
+    parts: list[tuple[str, str | None]] = [("/", links.files(rev) if pieces else None)]
     for n, piece in enumerate(pieces):
         last = n == len(pieces) - 1
         parts.append((piece, None if last else links.files(rev, "/".join(pieces[: n + 1]))))
@@ -169,7 +165,7 @@ async def files(view: RepoPage) -> Response:
         "where": where,
         "links": links,
         "fpath": found.path,
-        "crumbs": crumbs(view.repo, links, where.rev, found.path),
+        "crumbs": crumbs(links, where.rev, found.path),
         "tab": "files",
     }
     if isinstance(found, codeview.TreePage):
@@ -214,7 +210,7 @@ async def annotate(view: RepoPage) -> Response:
         table=table,
         links=links,
         fpath=found.path,
-        crumbs=crumbs(view.repo, links, found.where.rev, found.path),
+        crumbs=crumbs(links, found.where.rev, found.path),
         tab="files",
     )
 
@@ -243,7 +239,7 @@ async def changelog(view: RepoPage) -> Response:
         fpath=found.path,
         prev_link=page_link(number - 1) if number > 1 else None,
         next_link=page_link(number + 1) if found.more else None,
-        crumbs=crumbs(view.repo, links, found.where.rev, found.path) if found.path else None,
+        crumbs=crumbs(links, found.where.rev, found.path) if found.path else None,
         tab="changelog",
     )
 
