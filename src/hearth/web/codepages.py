@@ -26,7 +26,6 @@ from starlette.responses import Response
 from hearth.errors import NotFound
 from hearth.services import codeview
 from hearth.services.codeview import Diff, Lru
-from hearth.services.webviews import RepoRef
 from hearth.web import diffrender, highlight, pages, repopages
 from hearth.web.repopages import RepoPage
 
