@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from starlette.routing import BaseRoute
 
-from hearth.web import home, signin, static, summary
+from hearth.web import codepages, home, signin, static, summary  # noqa: F401 - codepages registers its pages
 
 if TYPE_CHECKING:
     from hearth.runtime import Runtime
