@@ -61,3 +61,6 @@ def make_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[.
 @pytest.fixture(scope="session")
 def repo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("repos")
+
+
+from tests.browser import chromium, page, shots, web_server  # noqa: E402, F401  (browser fixtures)

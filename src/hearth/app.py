@@ -16,6 +16,7 @@ from hearth.routing import RepositoryRouter
 from hearth.runtime import Runtime
 from hearth.smarthttp import reasons
 from hearth.web import routes as web_routes
+from hearth.web import site
 
 log = logging.getLogger("hearth")
 
@@ -28,6 +29,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         Route("/_admin/api", api, methods=None),
         Route("/_admin/api/", api, methods=None),
         *web_routes.routes(runtime),
+        *site.routes(runtime),
         Mount("/", app=RepositoryRouter(runtime)),
     ]
     app = Starlette(routes=routes)

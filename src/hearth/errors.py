@@ -196,7 +196,22 @@ TEXTS: dict[str, str] = {
     "web_unknown_archive_type": "Unknown archive type",
     "web_file_not_found": "No file `{path}` at revision {rev}",
     "web_bad_range": "start revision {start} is after end revision {end}",
+    "web_unknown_branch": "Unknown branch {branch}",
+    "web_no_such_page": "There is no page {page}",
+    "web_compare_types": "Cannot compare a {a} repository with a {b} repository",
     "web_internal": "Internal server error (incident {incident})",
+    "web_form_too_large": "The form is too large",
+    "web_group_not_found": "Not found",
+    "web_wrong_password": "The current password is wrong",
+    "web_password_mismatch": "The two new passwords differ",
+    "web_password_short": "The new password must have at least {n} characters",
+    "web_email_invalid": "`{x}` is not an e-mail address",
+    "web_email_taken": "The e-mail address `{x}` is already in use",
+    "web_email_not_found": "No such e-mail address",
+    "web_key_role": "The role must be one of {roles}",
+    "web_key_expiry": "The expiry date must be a date in the future (YYYY-MM-DD)",
+    "web_key_not_found": "No such API key",
+    "web_gist_empty": "A gist needs a file name and some content",
 }
 
 

@@ -10,6 +10,7 @@ request                                                    handler
 =========================================================  ====================================
 git smart HTTP (``info/refs?service=``, ``git-*-pack``)    ``smarthttp.git.serve``
 Mercurial wire protocol (``cmd=``, ``X-HgArg-*``, Accept)  ``smarthttp.hg.serve``
+a page (``/<repo>``, ``/<repo>/<page>/…``, a group)         ``web.repopages.dispatch``
 anything else below an existing repository                 ``web.views.handle``
 anything else                                              404 ``Not found``
 =========================================================  ====================================
@@ -31,10 +32,11 @@ from starlette.types import Scope as AsgiScope
 from hearth.db.models import Repository
 from hearth.errors import TEXTS
 from hearth.services import lookup
+from hearth.services.webviews import RepoRef
 from hearth.smarthttp import git as git_http
 from hearth.smarthttp import gitproto, hgproto
 from hearth.smarthttp import hg as hg_http
-from hearth.web import views
+from hearth.web import repopages, views
 
 if TYPE_CHECKING:
     from hearth.runtime import Runtime
@@ -83,6 +85,9 @@ class RepositoryRouter:
             await hg_http.serve(self.runtime, scope, receive, send, repo, hg_request, path)
             return
 
+        ref = RepoRef.of(repo) if repo is not None else None
+        if await repopages.dispatch(self.runtime, scope, receive, send, ref, rest, path):
+            return
         if repo is None:
             await views.send_not_found(self.runtime, scope, send)
             return

@@ -28,9 +28,11 @@ def alembic_config(db: Database) -> Config:
 
 
 def upgrade(db: Database) -> None:
+    """Apply every branch of migrations: features merged in parallel each add one revision on
+    the baseline until the lead chains them, and each must apply."""
     from alembic import command
 
-    command.upgrade(alembic_config(db), "head")
+    command.upgrade(alembic_config(db), "heads")
 
 
 def pending(db: Database) -> list[str]:

@@ -32,7 +32,7 @@ from hearth import vcs
 from hearth.config import Settings
 from hearth.db.models import Follower, JournalEntry, Repository, User, UserIpRule
 from hearth.errors import Forbidden, Invalid, NotFound
-from hearth.services import ipaccess, keys, permissions, repos
+from hearth.services import ipaccess, keys, permissions, repos, sessions
 from hearth.services.permissions import Actor, Level
 
 # --- who ---------------------------------------------------------------------------------------
@@ -66,13 +66,25 @@ def anonymous_actor(db: Session, ip: str, default_user_id: int) -> Actor | None:
     return Actor(default_user_id, permissions.DEFAULT_USERNAME, False, default_user_id)
 
 
-def viewer(db: Session, key: str | None, use: str, ip: str, default_user_id: int) -> Actor | None:
-    """Who a request acts as: a usable key's owner, else anonymous, else nobody.
+def viewer(
+    db: Session,
+    key: str | None,
+    use: str,
+    ip: str,
+    default_user_id: int,
+    session: sessions.Claim | None = None,
+) -> Actor | None:
+    """Who a request acts as: a usable key's owner, else the signed-in user of a still valid
+    browser session, else anonymous, else nobody.
 
-    A key that fails any check is ignored, exactly as if none had been sent (README #40).
+    A key or a session that fails any check is ignored, exactly as if none had been sent (README #40).
     """
     if key:
         actor = key_actor(db, key, use, ip, default_user_id)
+        if actor is not None:
+            return actor
+    if session is not None:
+        actor = sessions.actor(db, session, ip, default_user_id)
         if actor is not None:
             return actor
     return anonymous_actor(db, ip, default_user_id)

@@ -153,6 +153,59 @@ class Refs:
     branches_closed: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class TreeEntry:
+    """One entry of a directory listing (one level): ``kind`` 'dir', 'file', 'link' (a symlink,
+    shown as a file) or 'submodule' (git gitlink / hg subrepo, not browsable). ``size`` is the
+    file's size in bytes, None for directories and submodules."""
+
+    name: str
+    path: str
+    kind: Literal["dir", "file", "link", "submodule"]
+    size: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Blob:
+    """A file at a changeset for the file view. ``blob_id`` names the content: git's blob id, hg's
+    file node — equal ids mean equal bytes, so a rendering may be cached under it. ``data`` is None
+    when the file is larger than the limit the caller gave (it is not read whole then)."""
+
+    path: str
+    blob_id: str
+    size: int
+    binary: bool
+    data: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class BlameHunk:
+    """Lines ``start`` .. ``start + count - 1`` (1-based, of the file at the blamed changeset)
+    were last changed by ``changeset``."""
+
+    start: int
+    count: int
+    changeset: Changeset
+
+
+@dataclass(frozen=True, slots=True)
+class LogPage:
+    """A page of history, newest first; ``more`` when older changesets follow."""
+
+    changesets: list[Changeset]
+    more: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """``between``: the changesets reachable from the head but not from the base (newest first),
+    the common ancestor (None when the histories share nothing) and the git-style diff."""
+
+    changesets: list[Changeset]
+    ancestor: str | None
+    diff: bytes
+
+
 class FileStream:
     """A file's bytes for sending: the first bytes at hand (enough to tell binary from text,
     or the whole file), the rest read on demand. Files above a backend's threshold are never
@@ -267,13 +320,59 @@ class Repo(abc.ABC):
     def refs(self) -> Refs:
         """Branches, tags, bookmarks and closed branches, each sorted by name."""
 
+    # -- browsing (the web pages) ------------------------------------------------------------
+
+    @abc.abstractmethod
+    def listdir(self, rev: str, path: str = "") -> list[TreeEntry]:
+        """One level of the tree at ``path``: directories first, then the rest, each by name.
+        ``NodeNotFound`` if ``path`` is missing or a file."""
+
+    @abc.abstractmethod
+    def blob(self, rev: str, path: str, limit: int) -> Blob:
+        """The file at ``path``; its bytes only when it holds at most ``limit`` bytes (binary-ness
+        is decided from its first bytes either way). ``NodeNotFound`` if missing or a directory."""
+
+    @abc.abstractmethod
+    def blame(self, rev: str, path: str) -> list[BlameHunk]:
+        """Who last changed each line of the file at ``rev``, hunk by hunk in line order."""
+
+    @abc.abstractmethod
+    def log(self, rev: str, path: str = "", skip: int = 0, limit: int = 20) -> LogPage:
+        """The ancestors of ``rev`` (itself included) newest first, ``skip`` of them left out;
+        with ``path``, only changesets that touched it (a file or everything below a directory)."""
+
+    @abc.abstractmethod
+    def children(self, rev: str) -> list[Changeset]:
+        """The changesets whose parent ``rev`` is."""
+
+    @abc.abstractmethod
+    def between(
+        self,
+        base_rev: str,
+        head_rev: str,
+        head_path: str | None = None,
+        *,
+        merge: bool = False,
+        context: int = 3,
+        ignore_ws: bool = False,
+        limit: int = 1000,
+    ) -> Comparison:
+        """Compare ``head_rev`` with ``base_rev`` (this repository). With ``head_path`` the head
+        lives in another repository of the same type (a fork or its parent) and is resolved
+        there; nothing is written to either repository. The diff goes from ``base_rev`` to the
+        head, or from their common ancestor with ``merge`` (what a pull request would bring).
+        At most ``limit`` changesets are listed."""
+
     # -- diffs, patches, archives -------------------------------------------------------------
 
     @abc.abstractmethod
-    def diff(self, rev: str, context: int = 3, ignore_ws: bool = False) -> bytes:
+    def diff(
+        self, rev: str, context: int = 3, ignore_ws: bool = False, renames: bool = False
+    ) -> bytes:
         """Unified git-style diff of ``rev`` against its first parent (root: against nothing).
 
-        Binary files are included as git binary patches so that the result applies.
+        Binary files are included as git binary patches so that the result applies. ``renames``:
+        git looks for renamed files (hg records them, and always shows them).
         """
 
     @abc.abstractmethod

@@ -31,25 +31,30 @@ from dataclasses import dataclass
 from typing import BinaryIO, Literal, cast
 
 import pygit2
-from pygit2.enums import DeltaStatus, DiffOption, RepositoryOpenFlag
+from pygit2.enums import DeltaStatus, DiffFind, DiffOption, RepositoryOpenFlag, SortMode
 
 from hearth.vcs.base import (
     BINARY_PROBE,
     EMPTY_CHANGESET,
     ArchiveKind,
+    BlameHunk,
+    Blob,
     BranchNotFound,
     Changeset,
     ChangesetNotFound,
+    Comparison,
     EmptyRepository,
     FileChanges,
     FileInfo,
     FileStream,
+    LogPage,
     Node,
     NodeNotFound,
     Refs,
     RemoteError,
     Repo,
     RepositoryNotFound,
+    TreeEntry,
     VcsError,
     is_binary,
     local_date,
@@ -66,6 +71,7 @@ _HEX_PREFIX = re.compile(r"[0-9a-fA-F]{4,39}")
 _REVNUM = re.compile(r"[0-9]{1,11}")
 _MODE_TREE = 0o040000
 _MODE_GITLINK = 0o160000
+_MODE_LINK = 0o120000
 _CHUNK = 1 << 16
 
 
@@ -95,10 +101,12 @@ def _text(raw: bytes) -> str:
 
 @dataclass(frozen=True, slots=True)
 class _RevMap:
-    """``git rev-list --all --date-order --reverse``: ids oldest first, and id → index."""
+    """``git rev-list --all --date-order --reverse``: ids oldest first, id → index, and the
+    children of each commit that has any (the same run lists parents, so they come for free)."""
 
     ids: list[str]
     index: dict[str, int]
+    children: dict[str, list[str]]
 
 
 _REVMAPS: OrderedDict[str, tuple[bytes, _RevMap]] = OrderedDict()
@@ -118,11 +126,17 @@ def _ref_state(repo: pygit2.Repository) -> bytes:
 
 
 def _compute_revmap(path: str) -> _RevMap:
-    proc = _run_git(["rev-list", "--all", "--date-order", "--reverse"], git_dir=path)
+    proc = _run_git(["rev-list", "--all", "--date-order", "--reverse", "--parents"], git_dir=path)
     if proc.returncode != 0:
         raise VcsError(f"git rev-list failed: {_text(proc.stderr).strip()}")
-    ids = proc.stdout.decode("ascii").split()
-    return _RevMap(ids, {raw_id: n for n, raw_id in enumerate(ids)})
+    ids = []
+    children: dict[str, list[str]] = {}
+    for line in proc.stdout.decode("ascii").splitlines():
+        raw_id, *parents = line.split()
+        ids.append(raw_id)
+        for parent in parents:
+            children.setdefault(parent, []).append(raw_id)
+    return _RevMap(ids, {raw_id: n for n, raw_id in enumerate(ids)}, children)
 
 
 def revmap_for(repo: pygit2.Repository, path: str) -> _RevMap:
@@ -403,6 +417,145 @@ class GitRepo(Repo):
                         into[name[len(prefix) :]] = str(commit.id)
         return Refs(branches=branches, tags=tags)
 
+    # -- browsing (the web pages) -----------------------------------------------------------------
+
+    def listdir(self, rev: str, path: str = "") -> list[TreeEntry]:
+        commit = self._commit(rev)
+        path = normalize_path(path)
+        tree = commit.tree
+        if path:
+            entry = self._entry(commit, path)
+            if entry is None or entry.filemode == _MODE_GITLINK:
+                raise NodeNotFound(path)
+            if entry.filemode != _MODE_TREE:
+                raise NodeNotFound(path, "is not a directory")
+            tree = cast(pygit2.Tree, self._repo[entry.id])
+        dirs: list[TreeEntry] = []
+        rest: list[TreeEntry] = []
+        odb = self._repo.odb
+        for entry in tree:
+            name = _text(entry.raw_name or b"")
+            full = f"{path}/{name}" if path else name
+            mode = entry.filemode
+            if mode == _MODE_TREE:
+                dirs.append(TreeEntry(name, full, "dir"))
+            elif mode == _MODE_GITLINK:
+                rest.append(TreeEntry(name, full, "submodule"))
+            else:
+                kind: Literal["file", "link"] = "link" if mode == _MODE_LINK else "file"
+                rest.append(TreeEntry(name, full, kind, odb.read_header(entry.id)[1]))
+        dirs.sort(key=lambda e: e.name)
+        rest.sort(key=lambda e: e.name)
+        return dirs + rest
+
+    def blob(self, rev: str, path: str, limit: int) -> Blob:
+        oid = self._blob_id(rev, path)
+        path = normalize_path(path)
+        _kind, size = self._repo.odb.read_header(oid)
+        if size <= max(limit, STREAM_ABOVE):
+            data = bytes(self._repo.odb.read(oid)[1])
+            return Blob(path, str(oid), size, is_binary(data), data if size <= limit else None)
+        stream = _cat_file(self.path, str(oid), size)
+        try:
+            return Blob(path, str(oid), size, stream.binary, None)
+        finally:
+            stream.close()
+
+    def blame(self, rev: str, path: str) -> list[BlameHunk]:
+        commit = self._commit(rev)
+        self._blob_id(str(commit.id), path)  # NodeNotFound for a directory or a missing path
+        try:
+            found = self._repo.blame(normalize_path(path), newest_commit=commit.id)
+        except (KeyError, ValueError, pygit2.GitError) as exc:
+            raise VcsError(f"git blame failed: {exc}") from exc
+        known: dict[str, Changeset] = {}
+        hunks = []
+        for hunk in found:
+            raw_id = str(hunk.final_commit_id)
+            if raw_id not in known:
+                known[raw_id] = self._changeset(self._get(raw_id))
+            hunks.append(BlameHunk(hunk.final_start_line_number, hunk.lines_in_hunk, known[raw_id]))
+        return hunks
+
+    def log(self, rev: str, path: str = "", skip: int = 0, limit: int = 20) -> LogPage:
+        commit = self._commit(rev)
+        path = normalize_path(path)
+        skip, limit = max(0, skip), max(1, limit)
+        if path:
+            # git's own history simplification is the contract for "changesets of a path"
+            proc = _run_git(
+                [
+                    "log",
+                    "--format=%H",
+                    f"--skip={skip}",
+                    f"-n{limit + 1}",
+                    str(commit.id),
+                    "--",
+                    path,
+                ],
+                git_dir=self.path,
+            )
+            if proc.returncode != 0:
+                raise VcsError(f"git log failed: {_text(proc.stderr).strip()}")
+            ids = proc.stdout.decode("ascii").split()
+            found = [self._changeset(self._get(raw_id)) for raw_id in ids[:limit]]
+            return LogPage(found, len(ids) > limit)
+        result: list[Changeset] = []
+        more = False
+        for n, item in enumerate(self._repo.walk(commit.id, SortMode.TIME)):
+            if n < skip:
+                continue
+            if len(result) == limit:
+                more = True
+                break
+            result.append(self._changeset(item))
+        return LogPage(result, more)
+
+    def children(self, rev: str) -> list[Changeset]:
+        raw_id = str(self._commit(rev).id)
+        return [self._changeset(self._get(c)) for c in self._revs().children.get(raw_id, [])]
+
+    def between(
+        self,
+        base_rev: str,
+        head_rev: str,
+        head_path: str | None = None,
+        *,
+        merge: bool = False,
+        context: int = 3,
+        ignore_ws: bool = False,
+        limit: int = 1000,
+    ) -> Comparison:
+        base = self._commit(base_rev)
+        other: GitRepo = self
+        if head_path is not None and os.path.realpath(head_path) != os.path.realpath(self.path):
+            other = GitRepo(head_path)
+        try:
+            head_id = other._commit(head_rev).id
+            if other is not self:
+                # the head's objects become readable here, in memory only: nothing is written
+                self._repo.odb.add_disk_alternate(_objects_dir(other.path))
+            walker = self._repo.walk(head_id, SortMode.TOPOLOGICAL | SortMode.TIME)
+            walker.hide(base.id)
+            listed: list[Changeset] = []
+            for item in walker:
+                if len(listed) == limit:
+                    break
+                listed.append(other._changeset(other._get(str(item.id))))
+            ancestor = self._repo.merge_base(base.id, head_id)
+            head = self._get(str(head_id))
+            old_tree = base.tree
+            if merge and ancestor is not None:
+                old_tree = self._get(str(ancestor)).tree
+            diff = self._tree_diff(old_tree, head.tree, self._diff_flags(ignore_ws), context)
+            diff.find_similar(DiffFind.FIND_RENAMES)
+            return Comparison(
+                listed, str(ancestor) if ancestor is not None else None, self._patch_bytes(diff)
+            )
+        finally:
+            if other is not self:
+                other.close()
+
     # -- diffs, patches, archives -----------------------------------------------------------------
 
     @staticmethod
@@ -425,11 +578,15 @@ class GitRepo(Repo):
             out.append(patch.data)
         return b"".join(out)
 
-    def diff(self, rev: str, context: int = 3, ignore_ws: bool = False) -> bytes:
+    def diff(
+        self, rev: str, context: int = 3, ignore_ws: bool = False, renames: bool = False
+    ) -> bytes:
         commit = self._commit(rev)
         diff = self._tree_diff(
             self._parent_tree(commit), commit.tree, self._diff_flags(ignore_ws), context
         )
+        if renames:
+            diff.find_similar(DiffFind.FIND_RENAMES)
         return self._patch_bytes(diff)
 
     def diff_between(
@@ -597,6 +754,12 @@ def _cat_file(git_dir: str, oid: str, size: int) -> FileStream:
         close()
         raise
     return FileStream(size, head, rest(len(head)), close)
+
+
+def _objects_dir(path: str) -> str:
+    """The object directory of a bare repository (or of a checkout's ``.git``)."""
+    inner = os.path.join(path, ".git", "objects")
+    return inner if os.path.isdir(inner) else os.path.join(path, "objects")
 
 
 def create(path: str) -> None:

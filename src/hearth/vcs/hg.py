@@ -34,6 +34,7 @@ from mercurial import (  # noqa: E402 - after the encoding is fixed
     initialization,
     mdiff,
     scmutil,
+    unionrepo,
 )
 from mercurial import bookmarks as hgbookmarks  # noqa: E402
 from mercurial import match as matchmod  # noqa: E402
@@ -50,20 +51,26 @@ from mercurial.utils import stringutil  # noqa: E402
 initialization.init()
 
 from hearth.vcs.base import (  # noqa: E402
+    BINARY_PROBE,
     EMPTY_CHANGESET,
     ArchiveKind,
+    BlameHunk,
+    Blob,
     BranchNotFound,
     Changeset,
     ChangesetNotFound,
+    Comparison,
     EmptyRepository,
     FileChanges,
     FileInfo,
+    LogPage,
     Node,
     NodeNotFound,
     Refs,
     RemoteError,
     Repo,
     RepositoryNotFound,
+    TreeEntry,
     VcsError,
     check_commit_path,
     is_binary,
@@ -295,13 +302,154 @@ class HgRepo(Repo):
             branches_closed=dict(sorted(closed.items())),
         )
 
+    # -- browsing (the web pages) -------------------------------------------------------------------
+
+    def listdir(self, rev: str, path: str = "") -> list[TreeEntry]:
+        ctx = self._ctx(rev)
+        manifest = ctx.manifest()
+        root = normalize_path(path)
+        prefix = _b(root) + b"/" if root else b""
+        if root and not manifest.hasdir(_b(root)):
+            raise NodeNotFound(
+                root, "is not a directory" if _b(root) in manifest else "does not exist"
+            )
+        dirs: set[str] = set()
+        files: list[TreeEntry] = []
+        for raw in manifest.walk(matchmod.always()) if not root else manifest:
+            if not raw.startswith(prefix):
+                continue
+            name, sep, _below = _s(raw[len(prefix) :]).partition("/")
+            if sep:
+                dirs.add(name)
+                continue
+            flags = manifest.flags(raw)
+            kind: Literal["file", "link"] = "link" if b"l" in flags else "file"
+            files.append(TreeEntry(name, _s(raw), kind, ctx.filectx(raw).size()))
+        base = f"{root}/" if root else ""
+        listed = [TreeEntry(name, base + name, "dir") for name in sorted(dirs)]
+        return listed + sorted(files, key=lambda e: e.name)
+
+    def blob(self, rev: str, path: str, limit: int) -> Blob:
+        fctx = self._fctx(rev, path)
+        size = fctx.size()
+        data = fctx.data()  # revlogs hold no partial reads: the whole text either way
+        return Blob(
+            normalize_path(path),
+            _s(hex(fctx.filenode())),
+            size,
+            is_binary(data[:BINARY_PROBE]),
+            data if size <= limit else None,
+        )
+
+    def blame(self, rev: str, path: str) -> list[BlameHunk]:
+        fctx = self._fctx(rev, path)
+        hunks: list[BlameHunk] = []
+        known: dict[int, Changeset] = {}
+        for number, line in enumerate(fctx.annotate(), start=1):
+            crev = line.fctx.rev()
+            if hunks and hunks[-1].changeset.revision == crev:
+                last = hunks[-1]
+                hunks[-1] = BlameHunk(last.start, last.count + 1, last.changeset)
+                continue
+            if crev not in known:
+                known[crev] = self._changeset(crev)
+            hunks.append(BlameHunk(number, 1, known[crev]))
+        return hunks
+
+    def log(self, rev: str, path: str = "", skip: int = 0, limit: int = 20) -> LogPage:
+        ctx = self._ctx(rev)
+        path = normalize_path(path)
+        skip, limit = max(0, skip), max(1, limit)
+        if path:
+            revs = self._repo.revs(b"reverse(::%d and file(%s))", ctx.rev(), b"path:" + _b(path))
+        else:
+            revs = self._repo.revs(b"reverse(::%d)", ctx.rev())
+        picked = []
+        for n, number in enumerate(revs):
+            if n < skip:
+                continue
+            picked.append(number)
+            if len(picked) > limit:
+                break
+        return LogPage([self._changeset(n) for n in picked[:limit]], len(picked) > limit)
+
+    def children(self, rev: str) -> list[Changeset]:
+        return [self._changeset(child.rev()) for child in self._ctx(rev).children()]
+
+    def between(
+        self,
+        base_rev: str,
+        head_rev: str,
+        head_path: str | None = None,
+        *,
+        merge: bool = False,
+        context: int = 3,
+        ignore_ws: bool = False,
+        limit: int = 1000,
+    ) -> Comparison:
+        base = self._ctx(base_rev)
+        if head_path is None or os.path.realpath(head_path) == os.path.realpath(self.path):
+            head = self._ctx(head_rev)
+            return self._compare(
+                self._repo, base.node(), head.node(), self, merge, context, ignore_ws, limit
+            )
+        other = HgRepo(head_path)
+        try:
+            head_node = other._ctx(head_rev).node()
+            # Mercurial's union of two repositories, in memory: nothing is written to either
+            try:
+                union = unionrepo.makeunionrepository(
+                    make_ui(), os.fsencode(self.path), os.fsencode(head_path)
+                )
+            except (error.RepoError, error.Abort) as exc:
+                raise RepositoryNotFound(head_path) from exc
+            try:
+                return self._compare(
+                    union, base.node(), head_node, other, merge, context, ignore_ws, limit
+                )
+            finally:
+                union.close()
+        finally:
+            other.close()
+
+    def _compare(
+        self,
+        repo,
+        base: bytes,
+        head: bytes,
+        owner: HgRepo,
+        merge: bool,
+        context: int,
+        ignore_ws: bool,
+        limit: int,
+    ) -> Comparison:
+        """Changesets and diff in ``repo`` (this one, or a union with the head's repository);
+        the listed changesets are numbered as in ``owner``, the repository holding the head."""
+        cl = repo.changelog
+        revs = repo.revs(b"reverse(only(%d, %d))", cl.rev(head), cl.rev(base))
+        listed: list[Changeset] = []
+        owner_cl = owner._repo.changelog
+        for number in revs:
+            if len(listed) == limit:
+                break
+            listed.append(owner._changeset(owner_cl.rev(cl.node(number))))
+        ancestor = cl.ancestor(base, head)
+        has_ancestor = ancestor != repo.nullid
+        old = ancestor if merge and has_ancestor else base
+        diff = self._diff(old, head, None, context, ignore_ws, repo=repo)
+        return Comparison(listed, _s(hex(ancestor)) if has_ancestor else None, diff)
+
     # -- diffs, patches, archives -------------------------------------------------------------------
 
-    def _diff(self, node1: bytes, node2: bytes, match, context: int, ignore_ws: bool) -> bytes:
+    def _diff(
+        self, node1: bytes, node2: bytes, match, context: int, ignore_ws: bool, repo=None
+    ) -> bytes:
         opts = mdiff.diffopts(git=True, nodates=True, context=context, ignorews=ignore_ws)
-        return b"".join(hgpatch.diff(self._repo, node1, node2, match=match, opts=opts))
+        return b"".join(hgpatch.diff(repo or self._repo, node1, node2, match=match, opts=opts))
 
-    def diff(self, rev: str, context: int = 3, ignore_ws: bool = False) -> bytes:
+    def diff(
+        self, rev: str, context: int = 3, ignore_ws: bool = False, renames: bool = False
+    ) -> bytes:
         ctx = self._ctx(rev)
         return self._diff(ctx.p1().node(), ctx.node(), None, context, ignore_ws)
 

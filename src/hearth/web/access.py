@@ -7,7 +7,8 @@ glob pattern matching one of their names (case-sensitive, ``fnmatch.fnmatchcase`
 ``?api_key=``, else ``?auth_token=``, else ``Authorization: Bearer``. A key of a view that does not take
 one, or a key that is not valid for the view (``services/webviews.py``), is ignored: the request is
 anonymous. Whether the actor may read the repository is asked of ``services/permissions.py`` through
-``services/webviews.py``.
+``services/webviews.py``. A signed-in browser's session cookie counts for every view (after a usable
+key, before anonymous access).
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from urllib.parse import unquote_plus
 
 from hearth.config import Settings
 from hearth.errors import NotFound
-from hearth.services import webviews
+from hearth.services import sessions, webviews
 from hearth.services.permissions import Actor
+from hearth.web import session as web_session
 
 if TYPE_CHECKING:
     from hearth.runtime import Runtime
@@ -133,6 +135,8 @@ class Credentials:
     key: str | None  # None unless the view takes a key and the request carries one
     use: str
     ip: str
+    #: a well-signed browser session (checked against its user when the actor is looked up)
+    session: sessions.Claim | None = None
 
 
 def credentials(runtime: Runtime, scope: dict[str, Any], view: str | None) -> Credentials:
@@ -140,14 +144,15 @@ def credentials(runtime: Runtime, scope: dict[str, Any], view: str | None) -> Cr
     known = VIEWS.get(view) if view else None
     enabled = known is not None and api_enabled(runtime.settings, known.name)
     key = request_key(scope) if enabled else None
-    return Credentials(key, known.key_use if known else "http", runtime.client_address(scope))
+    use = known.key_use if known else "http"
+    return Credentials(key, use, runtime.client_address(scope), web_session.claim(runtime, scope))
 
 
 def actor(runtime: Runtime, creds: Credentials) -> Actor | None:
     """Who the request acts as (blocking: call it in a worker thread)."""
     default_id = runtime.default_user_id()
     with runtime.database.sessions() as db:
-        return webviews.viewer(db, creds.key, creds.use, creds.ip, default_id)
+        return webviews.viewer(db, creds.key, creds.use, creds.ip, default_id, creds.session)
 
 
 def require_read(runtime: Runtime, creds: Credentials, repo_id: int) -> Actor:
@@ -157,7 +162,7 @@ def require_read(runtime: Runtime, creds: Credentials, repo_id: int) -> Actor:
     """
     default_id = runtime.default_user_id()
     with runtime.database.sessions() as db:
-        who = webviews.viewer(db, creds.key, creds.use, creds.ip, default_id)
+        who = webviews.viewer(db, creds.key, creds.use, creds.ip, default_id, creds.session)
         if who is None or not webviews.can_read(db, who, repo_id):
             raise NotFound("web_repo_not_found")
         return who

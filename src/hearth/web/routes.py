@@ -75,7 +75,9 @@ class JournalFeed:
         runtime = self.runtime
         default_id = runtime.default_user_id()
         with runtime.database.sessions() as db:
-            who: Actor | None = webviews.viewer(db, creds.key, creds.use, creds.ip, default_id)
+            who: Actor | None = webviews.viewer(
+                db, creds.key, creds.use, creds.ip, default_id, creds.session
+            )
             if who is None or (self.following and who.is_anonymous):
                 raise Forbidden("web_login_required")
             return webviews.journal(db, who, runtime.settings.feed_items, following=self.following)

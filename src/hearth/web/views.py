@@ -43,7 +43,7 @@ from hearth.db.models import Repository
 from hearth.errors import TEXTS, Forbidden, HearthError, Invalid, NotFound
 from hearth.services import webviews
 from hearth.services.webviews import RepoRef
-from hearth.web import access, archives, feeds
+from hearth.web import access, archives, feeds, pages
 
 if TYPE_CHECKING:
     from hearth.runtime import Runtime
@@ -360,12 +360,32 @@ async def handle(
     except HearthError as exc:
         if started:
             raise
+        if _send_to_login(scope, creds, exc):
+            await send_login_redirect(scope, send)
+            return
         await send_error(send, exc, realm, head_only=head_only)
     except Exception:
         if started:  # the client went away mid-stream, or the disk failed: nothing to answer
             log.warning("web view %s stopped while streaming", target.view if target else "?")
             return
         await send_internal_error(send, target.view if target else "(none)", head_only=head_only)
+
+
+def _send_to_login(scope: dict[str, Any], creds: access.Credentials, exc: HearthError) -> bool:
+    """A browser with neither key nor session asking for a repository it cannot see (§8)."""
+    return (
+        exc.code == "web_repo_not_found"
+        and creds.key is None
+        and creds.session is None
+        and pages.wants_html(scope)
+    )
+
+
+async def send_login_redirect(scope: dict[str, Any], send: Any) -> None:
+    query = scope.get("query_string", b"").decode("latin-1")
+    here = quote(scope.get("path", "/")) + ("?" + query if query else "")
+    location = pages.login_url(here).encode("latin-1")
+    await send_body(send, 302, b"", TEXT_PLAIN, [(b"location", location)])
 
 
 async def _guarded(

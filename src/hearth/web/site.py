@@ -1,0 +1,38 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Every page route outside a repository, for the application's route list (``hearth/app.py``).
+
+Importing this module also registers the repository and group pages (``web/repopages.py``) of the
+page modules it imports.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from starlette.routing import BaseRoute
+
+from hearth.web import (  # noqa: F401 - codepages registers its pages
+    account,
+    codepages,
+    gistpages,
+    home,
+    journal,
+    signin,
+    static,
+    summary,
+)
+
+if TYPE_CHECKING:
+    from hearth.runtime import Runtime
+
+
+def routes(runtime: Runtime) -> list[BaseRoute]:
+    return [
+        *static.routes(),
+        *signin.routes(),
+        *home.routes(),
+        *summary.routes(),
+        *account.routes(),
+        *journal.routes(),
+        *gistpages.routes(),
+    ]
