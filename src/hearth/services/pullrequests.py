@@ -377,6 +377,14 @@ def get(db: Session, actor: Actor, settings: Settings, pull_request_id: int) -> 
     return view(db, settings, pr)
 
 
+def comment_view(
+    db: Session, settings: Settings, pull_request_id: int, comment_id: int
+) -> CommentView:
+    """One comment as the pages show it (the answer to a script that posted it)."""
+    shown = view(db, settings, _find(db, pull_request_id), details=False)
+    return next(c for c in shown.comments if c.comment_id == comment_id)
+
+
 def for_target(
     db: Session, actor: Actor, settings: Settings, repo_id: int, status: str | None = None
 ) -> list[PullRequestView]:

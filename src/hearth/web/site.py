@@ -17,6 +17,7 @@ from hearth.web import (  # noqa: F401 - codepages registers its pages
     gistpages,
     home,
     journal,
+    prpages,
     signin,
     static,
     summary,
@@ -35,4 +36,5 @@ def routes(runtime: Runtime) -> list[BaseRoute]:
         *account.routes(),
         *journal.routes(),
         *gistpages.routes(),
+        *prpages.routes(),
     ]
