@@ -18,10 +18,14 @@ from hearth.config import Settings
 from hearth.db.models import PullRequest, Repository, User
 from hearth.errors import HearthError, NotFound
 from hearth.services import codeview, permissions, pullrequests, webviews
-from hearth.services.codeview import ComparePage
+from hearth.services.codeview import ComparePage, Lru
 from hearth.services.permissions import Actor
 from hearth.services.pullrequests import MergeCheck, PullRequestView
 from hearth.services.webviews import RepoRef
+
+# comparisons by (target, source, merge base, head): raw ids name immutable content, and a pull
+# request's page is read far more often than its source moves
+_COMPARED: Lru[tuple[str, str, str, str], ComparePage] = Lru(32)
 
 
 @dataclass(frozen=True)
@@ -60,15 +64,14 @@ def page(
     error = ""
     org = db.get(Repository, row.org_repo_id)
     assert org is not None
+    base, head = view.other_ref_parts[2], view.org_ref_parts[2]
     try:
-        compared = codeview.compare(
-            db,
-            actor,
-            settings,
-            repo,
-            view.other_ref_parts[2],
-            view.org_ref_parts[2],
-            other_name=org.repo_name,
+        codeview.require_read(db, actor, RepoRef.of(org))  # the cache below asks nobody
+        compared = _COMPARED.get_or_make(
+            (repo.repo_name, org.repo_name, base, head),
+            lambda: codeview.compare(
+                db, actor, settings, repo, base, head, other_name=org.repo_name
+            ),
         )
     except HearthError as exc:
         error = exc.text

@@ -30,6 +30,7 @@ from starlette.routing import BaseRoute, Route
 
 from hearth.errors import HearthError, NotFound
 from hearth.services import prpages, pullrequests
+from hearth.services.codeview import Lru
 from hearth.services.pullrequests import CommentView
 from hearth.web import diffrender, markup, pages, repopages
 from hearth.web.codepages import Links
@@ -144,32 +145,68 @@ async def _new(view: RepoPage) -> Response:
     )
     fragment = Markup("")
     if form.preview is not None:
-        fragment = _diff(form.preview.diff, Links(form.source_repo), form.preview.head.raw_id, [])
+        preview = form.preview
+        fragment = await pages.blocking(
+            lambda: _diff(
+                preview.diff,
+                Links(form.source_repo),
+                preview.head.raw_id,
+                [],
+                ("new", form.source_repo, preview.base.raw_id, preview.head.raw_id),
+            )
+        )
     return view.render("pullrequest_new.html", form=form, fragment=fragment, tab="pullrequests")
 
 
 # --- one pull request ------------------------------------------------------------------------
 
 
-def _diff(diff: Any, links: Links, rev: str, comments: list[CommentView]) -> Markup:
-    """The diff's files with each line addressable (``data-line`` ``n12``/``o12``) and the
-    inline comments under the lines they were made on; outdated ones are listed per file."""
-    files = diffrender.file_views(diff, "unified")
+_FILES: Lru[tuple[object, ...], list[diffrender.FileView]] = Lru(16)
+
+
+def _diff(
+    diff: Any, links: Links, rev: str, comments: list[CommentView], key: tuple[object, ...]
+) -> Markup:
+    """The diff's files with each line addressable and the inline comments under the lines they
+    were made on (outdated ones are listed apart). ``key`` names the diff (repositories and
+    revisions): its highlighted lines are kept, and so is the HTML of every file no comment is
+    shown in, so a warm page highlights nothing."""
+    files = _FILES.get_or_make(key, lambda: diffrender.file_views(diff, "unified"))
     by_line: dict[tuple[str, str], list[CommentView]] = {}
     for comment in comments:
         if comment.f_path and comment.line_no and not comment.outdated:
             by_line.setdefault((comment.f_path, comment.line_no), []).append(comment)
-    return Markup(
-        pages.render_text(
-            "_pr_diff.html",
-            files=files,
-            links=links,
-            rev=rev,
-            by_line=by_line,
-            answers=_answers(comments),
-            md=_markdown,
-        )
+    answers = _answers(comments)
+    parts = []
+    for view in files:
+
+        def make(view: diffrender.FileView = view) -> Markup:
+            return Markup(pages.render_text("_pr_file.html", f=view, links=links, rev=rev))
+
+        html = str(diffrender.render_cached(("pr", *key, view.index), make))
+        for (path, line), here in by_line.items():
+            if path == view.file.path:
+                html = _with_comments(html, line, here, answers)
+        parts.append(Markup(html))
+    return Markup("").join(parts)
+
+
+def _with_comments(
+    html: str, line: str, comments: list[CommentView], answers: dict[int, list[CommentView]]
+) -> str:
+    """``html`` (a file's cached rows) with a row of ``comments`` after the row of ``line``."""
+    marker = f' data-line="{line}"><td class="ln">'
+    at = html.find(marker)
+    if at < 0:
+        return html
+    end = html.index("</tr>", at) + len("</tr>")
+    shown = "".join(
+        pages.render_text("_pr_comment.html", c=c, md=_markdown, answers=answers)
+        for c in comments
+        if c.parent_id is None
     )
+    row = f'<tr class="inline-comments" data-line="{line}"><td colspan="4">{shown}</td></tr>'
+    return html[:end] + row + html[end:]
 
 
 def _answers(comments: list[CommentView]) -> dict[int, list[CommentView]]:
@@ -189,7 +226,13 @@ async def _show(view: RepoPage, pr_id: int) -> Response:
     fragment = Markup("")
     if found.compare is not None:
         fragment = await pages.blocking(
-            lambda: _diff(found.compare.diff, Links(pr.org_repo), pr.org_ref_parts[2], pr.comments)
+            lambda: _diff(
+                found.compare.diff,
+                Links(pr.org_repo),
+                pr.org_ref_parts[2],
+                pr.comments,
+                (pr.other_repo, pr.org_repo, pr.other_ref_parts[2], pr.org_ref_parts[2]),
+            )
         )
     threads = [c for c in pr.comments if c.parent_id is None]
     answers: dict[int, list[CommentView]] = {}
