@@ -100,5 +100,5 @@ def sign_in(page: Any, username: str, password: str, came_from: str = "/") -> No
 
 
 def sign_out(page: Any) -> None:
-    page.get_by_role("button", name="Sign out").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign out").click()

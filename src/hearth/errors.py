@@ -157,6 +157,16 @@ TEXTS: dict[str, str] = {
     "web_internal": "Internal server error (incident {incident})",
     "web_form_too_large": "The form is too large",
     "web_group_not_found": "Not found",
+    "web_wrong_password": "The current password is wrong",
+    "web_password_mismatch": "The two new passwords differ",
+    "web_password_short": "The new password must have at least {n} characters",
+    "web_email_invalid": "`{x}` is not an e-mail address",
+    "web_email_taken": "The e-mail address `{x}` is already in use",
+    "web_email_not_found": "No such e-mail address",
+    "web_key_role": "The role must be one of {roles}",
+    "web_key_expiry": "The expiry date must be a date in the future (YYYY-MM-DD)",
+    "web_key_not_found": "No such API key",
+    "web_gist_empty": "A gist needs a file name and some content",
 }
 
 

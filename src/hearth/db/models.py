@@ -96,6 +96,8 @@ class ApiKey(Base):
     role: Mapped[str] = mapped_column(String(16), default="all")
     is_main: Mapped[bool] = mapped_column(Boolean, default=False)
     created_on: Mapped[datetime] = mapped_column(DateTime)
+    #: epoch seconds of the last request the key authenticated, to the minute (``services/keys.py``)
+    last_used: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class UserGroup(Base):

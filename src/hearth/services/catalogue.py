@@ -90,14 +90,15 @@ def listing(
     actor: Actor,
     codepoint: Any,
     *,
-    group_id: int | None = None,
+    group: tuple[int, str] | None = None,
     query: str = "",
     sort: str = "name",
     page: int = 1,
     per_page: int = PER_PAGE,
 ) -> Listing:
-    """One page of the repositories and the groups ``actor`` may read: directly in ``group_id``
-    (None: at the top), or, with ``query``, everywhere whose name contains it (any case)."""
+    """One page of the repositories ``actor`` may read — everywhere, or below ``group``
+    (id, path) — whose names contain ``query`` (any case), and the readable groups directly at
+    the top or in ``group`` (with a query: every readable group whose name contains it)."""
     query = query.strip()[:QUERY_MAX]
     sort = sort if sort in _SORTS else "name"
     params = {} if actor.admin else permissions.level_params(actor)
@@ -108,15 +109,23 @@ def listing(
         .where(Repository.state == "ready")
     )
     groups = select(RepoGroup.group_id, RepoGroup.group_name, RepoGroup.description)
+    if group is not None:
+        prefix = group[1] + "/"
+        # LIKE narrows (and may use the index) but ignores case on SQLite: the exact prefix decides
+        repos = repos.where(
+            Repository.repo_name.startswith(prefix, autoescape=True),
+            func.substr(Repository.repo_name, 1, len(prefix)) == prefix,
+        )
     if query:
         repos = repos.where(_contains(Repository.repo_name, query))
         groups = groups.where(_contains(RepoGroup.group_name, query))
+        if group is not None:
+            groups = groups.where(
+                func.substr(RepoGroup.group_name, 1, len(group[1]) + 1) == group[1] + "/"
+            )
     else:
-        repos = repos.where(
-            Repository.group_id.is_(None) if group_id is None else Repository.group_id == group_id
-        )
         groups = groups.where(
-            RepoGroup.parent_id.is_(None) if group_id is None else RepoGroup.parent_id == group_id
+            RepoGroup.parent_id.is_(None) if group is None else RepoGroup.parent_id == group[0]
         )
     repos = _readable(repos, actor, "repository", Repository.repo_id)
     groups = _readable(groups, actor, "group", RepoGroup.group_id)

@@ -112,6 +112,17 @@ def owned_by(db: Session, user_id: int) -> list[Gist]:
     return list(db.scalars(query))
 
 
+def public(db: Session, limit: int = 100) -> list[Gist]:
+    """The newest live public gists (the gists page)."""
+    query = (
+        select(Gist)
+        .where(Gist.gist_type == PUBLIC, _live(time.time()))
+        .order_by(Gist.created_on.desc(), Gist.gist_id.desc())
+        .limit(limit)
+    )
+    return list(db.scalars(query))
+
+
 def contents(repos_root: Path, gist: Gist) -> dict[str, str]:
     """``{filename: text}`` read back from the gist's repository, at its last changeset."""
     try:

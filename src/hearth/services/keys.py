@@ -10,16 +10,21 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
+import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import bindparam, delete, func, or_, select
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from hearth.clock import now_utc
 from hearth.db.models import ApiKey, User, UserIpRule
 from hearth.db.session import core
+
+log = logging.getLogger("hearth.keys")
 
 ROLES = ("all", "api", "http", "vcs", "feed")
 # which key roles each use admits (jsonrpc.md §5, web-and-vcs.md §5, §8)
@@ -83,6 +88,8 @@ def create_key(
 # Built once: constructing a statement costs more than running it (this is every API call's path).
 _AUTHENTICATE = (
     select(
+        ApiKey.key_id,
+        ApiKey.last_used,
         ApiKey.key_hash,
         ApiKey.expires,
         ApiKey.role,
@@ -125,6 +132,7 @@ def authenticate(
         return None
     if row.role not in USES[use]:
         return None
+    _note_use(db, row.key_id, row.last_used)
     has_rules = default_user_id is None or bool(row.ip_rules)
     return KeyOwner(row.user_id, row.username, bool(row.admin), bool(row.active), has_rules)
 
@@ -132,3 +140,77 @@ def authenticate(
 def revoke_key(db: Session, user_id: int, key_id: int) -> bool:
     result = db.execute(delete(ApiKey).where(ApiKey.user_id == user_id, ApiKey.key_id == key_id))
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+# --- last use -------------------------------------------------------------------------------------
+# A key's last use is kept to the minute. Writing it on every request would turn every API call and
+# clone into a write; instead a use older than a minute is noted in memory and a daemon thread per
+# engine writes the notes every few seconds in its own short transaction (it holds no lock while
+# it waits, so it never blocks the request that noted the use).
+
+LAST_USE_RESOLUTION = 60.0
+_FLUSH_EVERY = 5.0
+_uses: dict[int, float] = {}  # key id -> last use noted, not yet written
+_written: dict[int, float] = {}  # key id -> last use this process wrote or read
+_uses_lock = threading.Lock()
+_flushers: dict[int, threading.Thread] = {}
+
+
+def _note_use(db: Session, key_id: int, stored: float | None) -> None:
+    now = time.time()
+    with _uses_lock:
+        known = max(stored or 0.0, _written.get(key_id, 0.0), _uses.get(key_id, 0.0))
+        if now - known < LAST_USE_RESOLUTION:
+            return
+        _uses[key_id] = now
+        engine = db.get_bind()
+        engine = getattr(engine, "engine", engine)
+        if id(engine) not in _flushers:
+            thread = threading.Thread(
+                target=_flush_loop, args=(engine,), name="hearth-key-uses", daemon=True
+            )
+            _flushers[id(engine)] = thread
+            thread.start()
+
+
+def _flush_loop(engine: Any) -> None:
+    while True:
+        time.sleep(_FLUSH_EVERY)
+        try:
+            flush_uses(engine)
+        except Exception:  # the database is away for a moment: try again next round
+            log.warning("could not record API key uses", exc_info=True)
+
+
+def flush_uses(engine: Any) -> None:
+    """Write the noted uses (also called directly, e.g. before showing them)."""
+    with _uses_lock:
+        pending = dict(_uses)
+        _uses.clear()
+    if not pending:
+        return
+    try:
+        with engine.begin() as conn:
+            for key_id, moment in pending.items():
+                conn.execute(
+                    update(ApiKey)
+                    .where(ApiKey.key_id == key_id)
+                    .where(or_(ApiKey.last_used.is_(None), ApiKey.last_used < moment))
+                    .values(last_used=moment)
+                )
+    except Exception:
+        with _uses_lock:
+            for key_id, moment in pending.items():
+                _uses[key_id] = max(moment, _uses.get(key_id, 0.0))
+        raise
+    with _uses_lock:
+        for key_id, moment in pending.items():
+            _written[key_id] = max(moment, _written.get(key_id, 0.0))
+
+
+def last_used(db: Session, key_id: int, stored: float | None = None) -> float | None:
+    """The last use of a key as far as this process knows: the stored time or a newer note."""
+    with _uses_lock:
+        noted = max(_uses.get(key_id, 0.0), _written.get(key_id, 0.0))
+    best = max(stored or 0.0, noted)
+    return best or None

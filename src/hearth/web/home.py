@@ -50,7 +50,7 @@ def _links(path: str, listing: catalogue.Listing) -> dict[str, str]:
 
 
 async def _listing(
-    runtime: Runtime, request: Request, visitor: Visitor, group_id: int | None
+    runtime: Runtime, request: Request, visitor: Visitor, group: tuple[int, str] | None
 ) -> catalogue.Listing:
     actor = visitor.actor
     assert actor is not None
@@ -64,7 +64,7 @@ async def _listing(
                 db,
                 actor,
                 runtime.database.codepoint,
-                group_id=group_id,
+                group=group,
                 query=query,
                 sort=sort,
                 page=page,
@@ -104,7 +104,7 @@ async def group(request: Request, visitor: Visitor, path: str) -> Response | Non
     found = await pages.blocking(find)
     if found is None:
         return None
-    listing = await _listing(runtime, request, visitor, found.group_id)
+    listing = await _listing(runtime, request, visitor, (found.group_id, found.name))
     parts = found.name.split("/")
     crumbs = [
         (part, "/" + quote("/".join(parts[: i + 1])) if i < len(parts) - 1 else "")
@@ -117,7 +117,7 @@ async def group(request: Request, visitor: Visitor, path: str) -> Response | Non
         listing=listing,
         group=found,
         crumbs=crumbs,
-        search_q="",
+        search_q=listing.query,
         links=_links("/" + quote(found.name), listing),
     )
 

@@ -129,7 +129,7 @@ async def _group_or_missing(runtime: Runtime, request: Request, path: str) -> Re
             found = await _group_page[0](request, who, path)
             if found is not None:
                 return found
-        return pages.hidden(request, who, "Not found")
+        return pages.hidden(request, who)
     except pages.CsrfFailed:
         return pages.csrf_refused(request, who)
     except HearthError as exc:

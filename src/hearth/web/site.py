@@ -11,11 +11,28 @@ from typing import TYPE_CHECKING
 
 from starlette.routing import BaseRoute
 
-from hearth.web import codepages, home, signin, static, summary  # noqa: F401 - codepages registers its pages
+from hearth.web import (  # noqa: F401 - codepages only registers its pages
+    account,
+    codepages,
+    gistpages,
+    home,
+    journal,
+    signin,
+    static,
+    summary,
+)
 
 if TYPE_CHECKING:
     from hearth.runtime import Runtime
 
 
 def routes(runtime: Runtime) -> list[BaseRoute]:
-    return [*static.routes(), *signin.routes(), *home.routes(), *summary.routes()]
+    return [
+        *static.routes(),
+        *signin.routes(),
+        *home.routes(),
+        *summary.routes(),
+        *account.routes(),
+        *journal.routes(),
+        *gistpages.routes(),
+    ]
