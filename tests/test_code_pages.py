@@ -99,6 +99,8 @@ class Site:
         assert response.headers["content-type"].startswith("text/html")
         assert "Traceback" not in response.text
         wellformed.check(response.text)
+        # the CSP allows no inline style or script: none may be in the page
+        assert " style=" not in response.text and "<script>" not in response.text
         return response.text
 
 

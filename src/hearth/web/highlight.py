@@ -88,10 +88,7 @@ def highlight_lines(text: str, filename: str) -> list[Markup]:
             if not part:
                 continue
             if css == "w" or part.isspace():
-                if open_css:  # whitespace inside a run of one class stays inside it
-                    run.append(part)
-                else:
-                    current.append(part)
+                run.append(part)  # inside the open run, whatever its class: no span of its own
                 continue
             if css != open_css:
                 close_run()
