@@ -53,7 +53,7 @@ def _no_errors(page: Any) -> None:
 def test_browse_to_a_file_and_open_line_anchors(
     page: Any, repos: dict[str, Any], shots: Path, kind: str
 ) -> None:
-    name, _built = repos[kind]
+    name, built_ = repos[kind]
     page.goto(f"/{name}/files/tip/")
     page.get_by_role("link", name="src/").click()
     page.wait_for_url(re.compile(r"/files/tip/src$"))
@@ -75,7 +75,21 @@ def test_browse_to_a_file_and_open_line_anchors(
     page.goto(f"/{name}/files/tip/README.md#L2")
     page.wait_for_selector("#L2.selected")
     if kind == "git":
+        page.goto(f"/{name}/files/tip/src/main.py#L2")
+        page.wait_for_selector("#L2.selected")
         shot(page, shots, "file", full_page=False)
+        page.emulate_media(color_scheme="dark")
+        shot(page, shots, "file-dark", full_page=False)
+        page.emulate_media(color_scheme="light")
+        page.goto(f"/{name}/files/tip/")
+        shot(page, shots, "tree", full_page=False)
+        page.goto(f"/{name}/annotate/tip/README.md")
+        shot(page, shots, "annotate", full_page=False)
+        page.goto(f"/{name}/changelog")
+        shot(page, shots, "changelog", full_page=False)
+        page.set_viewport_size({"width": 390, "height": 800})
+        page.goto(f"/{name}/changeset/{built_.ids['c3']}")
+        shot(page, shots, "changeset-phone", full_page=False)
     _no_errors(page)
 
 
