@@ -23,7 +23,7 @@ import pytest
 
 from tests import wellformed
 from tests.live import LiveServer, new_server, unique
-from tests.vcs_fixtures import HG, Built, build, git, hg, run
+from tests.vcs_fixtures import HG, Built, build, epoch, git, hg, run
 
 KINDS = ["git", "hg"]
 PASSWORD = "correct horse battery"
@@ -99,6 +99,8 @@ class Site:
         assert response.headers["content-type"].startswith("text/html")
         assert "Traceback" not in response.text
         wellformed.check(response.text)
+        # the CSP allows no inline style or script: none may be in the page
+        assert " style=" not in response.text and "<script>" not in response.text
         return response.text
 
 
@@ -139,7 +141,7 @@ def site(
         "c6",
         {"pic.png": png(), "big.txt": BIG, "blob.dat": b"\x00\x01binary\x00" * 50},
         "media and a large file",
-        7,
+        epoch(7),
     )
     public = unique(f"code-{kind}-")
     private = unique(f"code-{kind}-private-")
@@ -162,9 +164,9 @@ def site(
     forked = Built(kind, fork_path, fork_work)
     if kind == "git":
         git(fork_work, "checkout", "-q", "master")
-        forked.commit("f1", {"fork.txt": "only in the fork\n"}, "fork work", 9)
+        forked.commit("f1", {"fork.txt": "only in the fork\n"}, "fork work", epoch(9))
     else:
-        forked.commit("f1", {"fork.txt": "only in the fork\n"}, "fork work", 9)
+        forked.commit("f1", {"fork.txt": "only in the fork\n"}, "fork work", epoch(9))
         hg(fork_work, "push", "-q", str(fork_path))
     clients = {"anonymous": httpx.Client(base_url=live.url, headers=HTML, timeout=30)}
     for role, name in people.items():
@@ -242,6 +244,8 @@ def test_changelog_per_branch_and_per_file(site: Site, who: str) -> None:
         assert message in text
     assert '<span class="label tag" title="tag">v1.0</span>' in text
     assert f'<span class="label branch" title="branch">{site.main}</span>' in text
+    if site.kind == "hg":
+        assert '<span class="label bookmark" title="bookmark">mark</span>' in text
     feature = site.page(who, f"/{site.public}/changelog", branch="feature")
     assert "feature work" in feature and "master work" not in feature
     readme = site.page(who, f"/{site.public}/changelog/tip/README.md")
@@ -279,12 +283,14 @@ def test_changeset_shows_deletions_renames_and_ignores_whitespace(
     assert '<span class="status deleted">deleted</span>' in deleted and "docs/guide.txt" in deleted
     work = site.built.work
     body = "".join(f"line {n}\n" for n in range(30))
-    site.built.commit("r0", {"keep/name.txt": body}, "before rename", 20)
+    site.built.commit("r0", {"keep/name.txt": body}, "before rename", epoch(18))
     if site.kind == "git":
         git(work, "mv", "keep/name.txt", "renamed.txt")
     else:
         hg(work, "mv", "keep/name.txt", "renamed.txt")
-    site.built.commit("r1", {"renamed.txt": body.replace("line 7\n", "line  7\n")}, "rename", 21)
+    site.built.commit(
+        "r1", {"renamed.txt": body.replace("line 7\n", "line  7\n")}, "rename", epoch(19)
+    )
     publish(site.kind, work, site.server.home / "repos" / site.public)
     renamed = site.page("anonymous", f"/{site.public}/changeset/{site.ids['r1']}")
     assert '<span class="status renamed">renamed</span>' in renamed
@@ -388,3 +394,45 @@ def test_bad_revisions_and_paths_are_404_pages(site: Site, rest: str, text: str)
     assert text in response.text.replace("&#96;", "`")
     assert "Traceback" not in response.text
     wellformed.check(response.text)
+
+
+def test_huge_diffs_are_cut_with_a_link_to_the_full_one(site: Site) -> None:
+    from hearth.services.codeview import FILE_LINE_LIMIT
+
+    lines = FILE_LINE_LIMIT + 10
+    site.built.commit(
+        "huge",
+        {"huge.txt": "".join(f"row {n}\n" for n in range(lines)), "small.txt": "small\n"},
+        "a huge file",
+        epoch(20),
+    )
+    publish(site.kind, site.built.work, site.server.home / "repos" / site.public)
+    rev = site.ids["huge"]
+    cut = site.page("anonymous", f"/{site.public}/changeset/{rev}")
+    assert "too large to show here" in cut and f"row {lines - 1}" not in cut
+    assert f'<span class="plus">+{lines}</span>' in cut  # counted even when not shown
+    assert ">small</" in cut or "small</" in cut  # the small file is still shown
+    link = re.search(r'href="([^"]*fulldiff=1[^"]*)"', cut)
+    assert link, "no link to the full diff"
+    full = site.page("anonymous", link[1].replace("&amp;", "&").split("#")[0])
+    assert f"row {lines - 1}" in full and "too large to show here" not in full
+
+
+def test_changelog_pages(site: Site) -> None:
+    for n in range(22):
+        site.built.commit(
+            f"p{n}", {"paged.txt": f"version {n}\n"}, f"paged commit {n}", epoch(21) + 60 * n
+        )
+    publish(site.kind, site.built.work, site.server.home / "repos" / site.public)
+    first = site.page("anonymous", f"/{site.public}/changelog")
+    # newest first, 20 a page: 21 down to 2 here, the rest on the next page
+    assert "paged commit 21" in first and "paged commit 2<" in first
+    assert "paged commit 1<" not in first
+    older = re.search(r'rel="next" href="([^"]+)"', first)
+    assert older and 'rel="prev"' not in first
+    second = site.page("anonymous", older[1].replace("&amp;", "&"))
+    assert "paged commit 1<" in second and "paged commit 0<" in second
+    assert "paged commit 21" not in second
+    assert 'rel="prev"' in second
+    per_file = site.page("anonymous", f"/{site.public}/changelog/tip/paged.txt")
+    assert per_file.count('class="msg"') == 20 and 'rel="next"' in per_file

@@ -267,3 +267,22 @@ def test_parse_handles_quoted_names_and_no_newline() -> None:
     assert [ln.kind for ln in one.hunks[0].lines] == ["del", "note", "add", "note"]
     assert (one.added, one.removed) == (1, 1)
     assert one.hunks[0].header == "@@ -1,1 +1,1 @@"
+
+
+def test_highlighted_lines_keep_every_character_in_order() -> None:
+    """Highlighting only adds markup: the text of each line, tags removed, is the line."""
+    import html
+    import re
+
+    from hearth.web import highlight
+
+    samples = {
+        "README.md": "hello, world\n  two  spaces here\n# Title  with   gaps\n",
+        "x.py": 'def f(a,  b):\n    """doc\n    more"""\n    return a  +  b  # sum\n\nx = "s  t"\n',
+        "x.unknown": "plain <text> & more\n",
+        "y.c": "int main() {\n\treturn 0;\t// tab\n}",
+    }
+    for name, text in samples.items():
+        lines = highlight.highlight_lines(text, name)
+        plain = [html.unescape(re.sub(r"<[^>]+>", "", str(line))) for line in lines]
+        assert plain == text.rstrip("\n").split("\n"), name

@@ -502,7 +502,7 @@ class GitRepo(Repo):
             return LogPage(found, len(ids) > limit)
         result: list[Changeset] = []
         more = False
-        for n, item in enumerate(self._repo.walk(commit.id, SortMode.TIME)):
+        for n, item in enumerate(self._repo.walk(commit.id, SortMode.NONE)):
             if n < skip:
                 continue
             if len(result) == limit:

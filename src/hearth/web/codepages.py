@@ -16,6 +16,7 @@ blob id and lexer, rendered diffs by changeset id and options, so a warm page re
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -108,13 +109,22 @@ def _page_number(view: RepoPage) -> int:
         return 1
 
 
-async def _ask(view: RepoPage, call: Any, *args: Any, **kwargs: Any) -> Any:
-    """``call(db, actor, settings, repo, *args)`` of ``codeview`` in a worker thread."""
+async def _ask(
+    view: RepoPage,
+    call: Any,
+    *args: Any,
+    then: Callable[[Any], Any] | None = None,
+    **kwargs: Any,
+) -> tuple[Any, Any]:
+    """``call(db, actor, settings, repo, *args)`` of ``codeview`` in a worker thread, and
+    ``then(result)`` (the rendering of code, cached or not) in the same one: every trip to a
+    worker thread costs, on a busy machine, about as much as a cached page."""
     runtime = view.runtime
 
-    def work() -> Any:
+    def work() -> tuple[Any, Any]:
         with runtime.database.sessions() as db:
-            return call(db, view.actor, runtime.settings, view.repo, *args, **kwargs)
+            found = call(db, view.actor, runtime.settings, view.repo, *args, **kwargs)
+        return found, then(found) if then is not None else None
 
     return await pages.blocking(work)
 
@@ -129,12 +139,12 @@ def _split(rest: str) -> tuple[str, str]:
 _CODE: Lru[tuple[str, str, str], Markup] = Lru(256)
 
 
-def code_table(blob_id: str, text: str, filename: str) -> Markup:
+def code_table(blob_id: str, data: bytes, filename: str) -> Markup:
     """The numbered, highlighted lines of a file, cached by content id and lexer."""
     key = (blob_id, highlight.lexer_name(filename), "code")
 
     def make() -> Markup:
-        lines = highlight.highlight_lines(text, filename)
+        lines = highlight.highlight_lines(data.decode("utf-8", "replace"), filename)
         return Markup(pages.render_text("_code.html", lines=lines))
 
     return _CODE.get_or_make(key, make)
@@ -149,6 +159,12 @@ def blame_table(page: codeview.BlamePage, links: Links) -> Markup:
     )
 
 
+def _file_code(found: codeview.TreePage | codeview.FilePage) -> Markup | None:
+    if not isinstance(found, codeview.FilePage) or not found.shown or found.blob.data is None:
+        return None
+    return code_table(found.blob.blob_id, found.blob.data, found.path)
+
+
 @repopages.page("files")
 async def files(view: RepoPage) -> Response:
     rev, path = _split(view.rest)
@@ -157,7 +173,7 @@ async def files(view: RepoPage) -> Response:
         return pages.redirect(
             view.request, view.visitor, Links(view.repo.repo_name).files(at, path)
         )
-    found = await _ask(view, codeview.browse, rev, path)
+    found, code = await _ask(view, codeview.browse, rev, path, then=_file_code)
     links = Links(view.repo.repo_name)
     where = found.where
     common = {
@@ -175,10 +191,6 @@ async def files(view: RepoPage) -> Response:
             parent=parent if found.path else None,
             **common,
         )
-    code = None
-    if found.shown and found.blob.data is not None:
-        text = found.blob.data.decode("utf-8", "replace")
-        code = await pages.blocking(lambda: code_table(found.blob.blob_id, text, found.path))
     return view.render(
         "file.html",
         page=found,
@@ -199,9 +211,10 @@ async def annotate(view: RepoPage) -> Response:
         return pages.redirect(
             view.request, view.visitor, Links(view.repo.repo_name).annotate(at, path)
         )
-    found = await _ask(view, codeview.blame, rev, path)
     links = Links(view.repo.repo_name)
-    table = await pages.blocking(lambda: blame_table(found, links)) if found.shown else None
+    found, table = await _ask(
+        view, codeview.blame, rev, path, then=lambda f: blame_table(f, links) if f.shown else None
+    )
     return view.render(
         "annotate.html",
         page=found,
@@ -223,7 +236,7 @@ async def changelog(view: RepoPage) -> Response:
     rev, path = _split(rest) if rest else ("tip", "")
     branch = view.request.query_params.get("branch") or None
     number = _page_number(view)
-    found = await _ask(view, codeview.history, rev, path, number, branch)
+    found, _ = await _ask(view, codeview.history, rev, path, number, branch)
     links = Links(view.repo.repo_name)
     base_rev = "" if not rest else found.where.rev
 
@@ -278,15 +291,18 @@ async def changeset(view: RepoPage) -> Response:
         raise NotFound("web_not_found")
     mode = _mode(view)
     ignore_ws, full = _flag(view, "ignorews"), _flag(view, "fulldiff")
-    found = await _ask(view, codeview.changeset, rev, ignore_ws=ignore_ws, full=full)
     links = Links(view.repo.repo_name)
-    raw_id = found.where.changeset.raw_id
-    key = (view.repo.repo_name, view.repo.repo_type, raw_id, mode, ignore_ws, full)
     full_link = links.changeset(
         rev, fulldiff=1, ignorews=ignore_ws, mode=mode if mode != "unified" else None
     )
-    fragment = await pages.blocking(
-        lambda: diff_fragment(found.diff, mode, links, raw_id, full_link, (*key, rev))
+
+    def fragment_of(found: codeview.ChangesetPage) -> Markup:
+        raw_id = found.where.changeset.raw_id
+        key = (view.repo.repo_name, view.repo.repo_type, raw_id, mode, ignore_ws, full, rev)
+        return diff_fragment(found.diff, mode, links, raw_id, full_link, key)
+
+    found, fragment = await _ask(
+        view, codeview.changeset, rev, then=fragment_of, ignore_ws=ignore_ws, full=full
     )
     return view.render(
         "changeset.html",
@@ -322,29 +338,6 @@ async def compare(view: RepoPage) -> Response:
     mode = _mode(view)
     ignore_ws, full, merge = _flag(view, "ignorews"), _flag(view, "fulldiff"), _flag(view, "merge")
     other_name = params.get("other_repo") or None
-    found = await _ask(
-        view,
-        codeview.compare,
-        base,
-        head,
-        other_name=other_name,
-        merge=merge,
-        ignore_ws=ignore_ws,
-        full=full,
-    )
-    key = (
-        "compare",
-        base,
-        head,
-        view.repo.repo_name,
-        found.other.repo_name,
-        found.base.raw_id,
-        found.head.raw_id,
-        mode,
-        ignore_ws,
-        full,
-        merge,
-    )
 
     def same(**change: Any) -> str:
         query: dict[str, Any] = {
@@ -356,12 +349,35 @@ async def compare(view: RepoPage) -> Response:
         query.update(change)
         return links.compare(base, head, **query)
 
-    head_links = Links(found.other.repo_name)
-    fragment = await pages.blocking(
-        lambda: diff_fragment(
-            found.diff, mode, head_links, found.head.raw_id, same(fulldiff=1), key
+    def fragment_of(found: codeview.ComparePage) -> Markup:
+        key = (
+            "compare",
+            base,
+            head,
+            view.repo.repo_name,
+            found.other.repo_name,
+            found.base.raw_id,
+            found.head.raw_id,
+            mode,
+            ignore_ws,
+            full,
+            merge,
         )
+        head_links = Links(found.other.repo_name)
+        return diff_fragment(found.diff, mode, head_links, found.head.raw_id, same(fulldiff=1), key)
+
+    found, fragment = await _ask(
+        view,
+        codeview.compare,
+        base,
+        head,
+        then=fragment_of,
+        other_name=other_name,
+        merge=merge,
+        ignore_ws=ignore_ws,
+        full=full,
     )
+    head_links = Links(found.other.repo_name)
 
     return view.render(
         "compare.html",
