@@ -153,7 +153,7 @@ async def _repo_page(
 
     try:
         if actor is None or not await pages.blocking(readable):
-            return pages.hidden(request, who, "Not found")  # exactly what a missing path gets
+            return pages.hidden(request, who)
         return await handler(RepoPage(runtime, request, who, actor, repo, tail))
     except pages.CsrfFailed:
         return pages.csrf_refused(request, who)
