@@ -85,6 +85,16 @@ def test_create_comment_inline_approve_and_merge(
     page.wait_for_selector(".inline-comments .pr-comment")
     assert page.evaluate("window.hearthMarker") == 42  # the page was not reloaded
     assert "Is two right?" in page.inner_text(".inline-comments .pr-comment")
+    # answered and resolved in place too
+    inline_comment = page.locator(".inline-comments .pr-comment").first
+    inline_comment.locator("input[name=text]").fill("Yes, two.")
+    inline_comment.get_by_role("button", name="Answer").click()
+    page.wait_for_selector(".inline-comments .pr-answer")
+    assert "Yes, two." in page.inner_text(".inline-comments .pr-answer")
+    inline_comment.get_by_role("button", name="Resolve").click()
+    inline_comment.get_by_role("button", name="Reopen").wait_for()
+    assert "resolved" in (inline_comment.get_attribute("class") or "")
+    assert page.evaluate("window.hearthMarker") == 42
     page.get_by_label("Review status").select_option("approved")
     page.get_by_label("Comment (Markdown)").fill("Fine by me.")
     with page.expect_navigation():
@@ -93,6 +103,8 @@ def test_create_comment_inline_approve_and_merge(
     # the inline comment survives a reload, under its line
     page.reload()
     assert "Is two right?" in page.inner_text('tr.inline-comments[data-line="n2"]')
+    assert "Yes, two." in page.inner_text('tr.inline-comments[data-line="n2"]')
+    assert page.locator('tr.inline-comments .pr-comment.resolved').count() == 1
     shot(page, shots, "pullrequest-reviewed")
     _no_errors(page)
     sign_out(page)

@@ -165,7 +165,12 @@ _FILES: Lru[tuple[object, ...], list[diffrender.FileView]] = Lru(16)
 
 
 def _diff(
-    diff: Any, links: Links, rev: str, comments: list[CommentView], key: tuple[object, ...]
+    diff: Any,
+    links: Links,
+    rev: str,
+    comments: list[CommentView],
+    key: tuple[object, ...],
+    actions: dict[str, Any] | None = None,
 ) -> Markup:
     """The diff's files with each line addressable and the inline comments under the lines they
     were made on (outdated ones are listed apart). ``key`` names the diff (repositories and
@@ -186,13 +191,17 @@ def _diff(
         html = str(diffrender.render_cached(("pr", *key, view.index), make))
         for (path, line), here in by_line.items():
             if path == view.file.path:
-                html = _with_comments(html, line, here, answers)
+                html = _with_comments(html, line, here, answers, actions or {})
         parts.append(Markup(html))
     return Markup("").join(parts)
 
 
 def _with_comments(
-    html: str, line: str, comments: list[CommentView], answers: dict[int, list[CommentView]]
+    html: str,
+    line: str,
+    comments: list[CommentView],
+    answers: dict[int, list[CommentView]],
+    actions: dict[str, Any],
 ) -> str:
     """``html`` (a file's cached rows) with a row of ``comments`` after the row of ``line``."""
     marker = f' data-line="{line}"><td class="ln">'
@@ -201,7 +210,7 @@ def _with_comments(
         return html
     end = html.index("</tr>", at) + len("</tr>")
     shown = "".join(
-        pages.render_text("_pr_comment.html", c=c, md=_markdown, answers=answers)
+        pages.render_text("_pr_comment.html", c=c, md=_markdown, answers=answers, **actions)
         for c in comments
         if c.parent_id is None
     )
@@ -215,6 +224,17 @@ def _answers(comments: list[CommentView]) -> dict[int, list[CommentView]]:
         if comment.parent_id is not None:
             found.setdefault(comment.parent_id, []).append(comment)
     return found
+
+
+def _actions(view: RepoPage, pr_id: int, can_comment: bool) -> dict[str, Any]:
+    """What a comment's answer and resolve forms need."""
+    base = pr_url(view.repo.repo_name, pr_id)
+    return {
+        "can_comment": can_comment,
+        "comment_url": base + "/comment",
+        "resolve_url": base + "/resolve",
+        "csrf": view.visitor.csrf,
+    }
 
 
 async def _show(view: RepoPage, pr_id: int) -> Response:
@@ -232,6 +252,7 @@ async def _show(view: RepoPage, pr_id: int) -> Response:
                 pr.org_ref_parts[2],
                 pr.comments,
                 (pr.other_repo, pr.org_repo, pr.other_ref_parts[2], pr.org_ref_parts[2]),
+                _actions(view, pr.pull_request_id, found.may_comment),
             )
         )
     threads = [c for c in pr.comments if c.parent_id is None]
@@ -289,7 +310,16 @@ async def _act(view: RepoPage, pr_id: int, action: str) -> Response:
                 return HTMLResponse(exc.text, status_code=400)
             raise
         if _wants_fragment(request):
-            html = pages.render_text("_pr_comment.html", c=made, md=_markdown, answers={})
+            if made.parent_id is not None:
+                html = pages.render_text("_pr_answer.html", a=made, md=_markdown)
+            else:
+                html = pages.render_text(
+                    "_pr_comment.html",
+                    c=made,
+                    md=_markdown,
+                    answers={},
+                    **_actions(view, pr_id, True),
+                )
             return HTMLResponse(html)
         return pages.redirect(request, visitor, back + f"#comment-{made.comment_id}")
     if action == "resolve":

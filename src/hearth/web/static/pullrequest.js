@@ -1,7 +1,8 @@
 // Inline comments on a pull request's diff without reloading the page: a line number opens a
 // small form under its line; the comment is posted with the page's CSRF token and the server
-// answers the comment's HTML, which takes the form's place. Without JavaScript the discussion
-// form at the bottom of the page still works.
+// answers the comment's HTML, which takes the form's place. Answers and resolving go the same
+// way. Without JavaScript the answer and resolve forms post normally and the discussion form
+// at the bottom of the page still works.
 "use strict";
 (function () {
   const pr = document.getElementById("pr");
@@ -9,9 +10,9 @@
   const url = pr.dataset.commentUrl;
   const csrf = pr.dataset.csrf;
 
-  function post(fields) {
+  function post(fields, target) {
     const body = new URLSearchParams(Object.assign({ _csrf: csrf }, fields));
-    return fetch(url, {
+    return fetch(target || url, {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded", "x-requested-with": "fetch" },
       body: body.toString(),
@@ -36,6 +37,35 @@
     lineRow.after(row);
     return cell;
   }
+
+  document.addEventListener("submit", function (event) {
+    const form = event.target.closest("form[data-fetch]");
+    if (!form) return;
+    event.preventDefault();
+    const fields = Object.fromEntries(new FormData(form).entries());
+    const button = form.querySelector("button");
+    button.disabled = true;
+    post(fields, form.action)
+      .then(function (html) {
+        const comment = form.closest(".pr-comment");
+        if (form.dataset.fetch === "reply") {
+          comment.querySelector(".pr-answers").insertAdjacentHTML("beforeend", html);
+          form.querySelector("input[name=text]").value = "";
+        } else {
+          const resolved = html === "resolved";
+          comment.classList.toggle("resolved", resolved);
+          comment.querySelector(".resolved-mark").hidden = !resolved;
+          form.querySelector("input[name=resolved]").value = resolved ? "0" : "1";
+          button.textContent = resolved ? "Reopen" : "Resolve";
+        }
+      })
+      .catch(function (failure) {
+        window.alert(failure.message);
+      })
+      .finally(function () {
+        button.disabled = false;
+      });
+  });
 
   document.addEventListener("click", function (event) {
     const button = event.target.closest("button.add-comment");
