@@ -104,7 +104,7 @@ def test_create_comment_inline_approve_and_merge(
     page.reload()
     assert "Is two right?" in page.inner_text('tr.inline-comments[data-line="n2"]')
     assert "Yes, two." in page.inner_text('tr.inline-comments[data-line="n2"]')
-    assert page.locator('tr.inline-comments .pr-comment.resolved').count() == 1
+    assert page.locator("tr.inline-comments .pr-comment.resolved").count() == 1
     shot(page, shots, "pullrequest-reviewed")
     _no_errors(page)
     sign_out(page)
