@@ -682,3 +682,37 @@ def test_a_merge_whose_transaction_fails_is_taken_back(world: World, repo_type: 
     assert server.ok("get_pullrequest", pullrequest_id=pr_id)["status"] == "new"
     verify(server, repo_type, name)
     assert merge(server, users["writer"], pr_id) is None  # and it still merges afterwards
+
+
+@pytest.mark.parametrize("repo_type", TYPES)
+def test_pages_show_the_pull_request(world: World, repo_type: str) -> None:
+    """The list, the pull request with its inline comment under its line, and the hiding of a
+    pull request asked for below another repository, as an anonymous browser sees them."""
+    from tests.wellformed import check
+
+    server, users = world.server, world.usernames
+    main = MAIN[repo_type]
+    name = world.new_repo(repo_type)
+    work = work_copy(world, repo_type, name)
+    start_branch(world, repo_type, work, "paged")
+    commit(world, repo_type, work, "p.txt", lines(4))
+    push(world, repo_type, work, name, "paged")
+    pr_id = create(
+        world, source_repo=name, target_repo=name, source_ref="paged", target_ref=main,
+        title="Paged <b>title</b>", description="Some `code`",
+    )  # fmt: skip
+    inline(server, users["reader"], pr_id, "p.txt", "n2", "about *line 2*")
+    html = {"accept": "text/html"}
+    shown = server.client.get(f"/{name}/pull-request/{pr_id}/_/paged", headers=html)
+    assert shown.status_code == 200
+    check(shown.text)
+    assert "Paged &lt;b&gt;title&lt;/b&gt;" in shown.text
+    assert "<code>code</code>" in shown.text
+    row = shown.text.split('<tr class="inline-comments" data-line="n2">', 1)[1].split("</tr>")[0]
+    assert "about <em>line 2</em>" in row
+    listed = server.client.get(f"/{name}/pull-request", headers=html)
+    assert f"/{name}/pull-request/{pr_id}" in listed.text
+    other = world.new_repo(repo_type)
+    elsewhere = server.client.get(f"/{other}/pull-request/{pr_id}", headers=html)
+    missing = server.client.get(f"/{name}/pull-request/999999", headers=html)
+    assert elsewhere.status_code == missing.status_code == 404
