@@ -873,8 +873,11 @@ def after_push(db: Session, settings: Settings, repo_id: int) -> None:
     )
     for pr in list(rows):
         try:
-            refresh(db, settings, pr)
-        except Exception:  # a broken pull request must not lose the push's journal entry
+            # a savepoint each: a concurrent update of the same pull request (its new version
+            # number taken meanwhile) or any other failure must not lose the push's journal entry
+            with db.begin_nested():
+                refresh(db, settings, pr)
+        except Exception:
             log.exception("pull request %s: refresh after push failed", pr.pull_request_id)
 
 
