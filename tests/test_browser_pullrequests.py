@@ -129,6 +129,71 @@ def test_create_comment_inline_approve_and_merge(
     _no_errors(page)
 
 
+def _signed_in(server: LiveServer, username: str) -> tuple[httpx.Client, str]:
+    """An HTTP client with a browser session of ``username``, and the session's CSRF token."""
+    client = httpx.Client(base_url=server.url)
+    form = client.get("/_admin/login").text
+    token = form.split('name="_csrf" value="', 1)[1].split('"', 1)[0]
+    signed = client.post(
+        "/_admin/login",
+        data={"_csrf": token, "username": username, "password": PASSWORD, "came_from": "/"},
+    )
+    assert signed.status_code in (302, 303)
+    page = client.get("/_admin/my_pullrequests", headers={"accept": "text/html"}).text
+    return client, page.split('name="_csrf" value="', 1)[1].split('"', 1)[0]
+
+
+def test_page_actions_are_checked(web_server: LiveServer, tmp_path: Path) -> None:
+    """A reader may comment but not merge or close; a post without the form's token changes
+    nothing; the answer to a script is the comment's HTML or the refusal's text."""
+    server = web_server
+    owner, reader = _user(server, "owner"), _user(server, "rev")
+    name = _repo_with_branch(server, Clients(tmp_path), owner, reader)
+    pr_id = server.ok(
+        "create_pull_request", source_repo=name, target_repo=name, source_ref="feature",
+        target_ref="master", reviewers=[reader],
+    )["pull_request_id"]  # fmt: skip
+    base = f"/{name}/pull-request/{pr_id}"
+    client, csrf = _signed_in(server, reader)
+    try:
+        refused = client.post(
+            f"{base}/merge", data={"_csrf": csrf}, headers={"accept": "text/html"}
+        )
+        assert refused.status_code == 403
+        assert "User needs write access to the target repository." in refused.text
+        stale = client.post(f"{base}/comment", data={"text": "no token"})
+        assert stale.status_code == 403 and "CSRF check failed" in stale.text
+        fetched = client.post(
+            f"{base}/comment",
+            data={"_csrf": csrf, "text": "**ok**", "f_path": "a.txt", "line_no": "n1"},
+            headers={"x-requested-with": "fetch"},
+        )
+        assert fetched.status_code == 200 and "<strong>ok</strong>" in fetched.text
+        bad_line = client.post(
+            f"{base}/comment",
+            data={"_csrf": csrf, "text": "x", "f_path": "a.txt", "line_no": "n99"},
+            headers={"x-requested-with": "fetch"},
+        )
+        assert (bad_line.status_code, bad_line.text) == (
+            400,
+            "Invalid line `n99`: use o<number> (old side) or n<number> (new side)",
+        )
+        closing = client.post(
+            f"{base}/comment",
+            data={"_csrf": csrf, "text": "closing", "close": "1"},
+            headers={"x-requested-with": "fetch"},
+        )
+        assert closing.status_code == 400
+        assert (
+            closing.text == "No permission to close pull request. User needs to be admin or owner."
+        )
+    finally:
+        client.close()
+    pr = server.ok("get_pullrequest", pullrequest_id=pr_id)
+    assert pr["status"] == "new"
+    assert [c["text"] for c in pr["comments"]] == ["", "**ok**"]
+
+
 def test_hidden_source_answers_like_missing(web_server: LiveServer, tmp_path: Path) -> None:
     """A pull request from a private fork into a public repository: someone who may read the
     target but not the fork gets exactly what a missing pull request gets."""
