@@ -436,3 +436,31 @@ def test_changelog_pages(site: Site) -> None:
     assert 'rel="prev"' in second
     per_file = site.page("anonymous", f"/{site.public}/changelog/tip/paged.txt")
     assert per_file.count('class="msg"') == 20 and 'rel="next"' in per_file
+
+
+def test_repository_content_is_escaped_everywhere(site: Site) -> None:
+    evil = "<script>alert(1)</script>"
+    name = "x<img src=y onerror=alert(2)>.py"
+    site.built.commit(
+        "evil",
+        {name: f"print('{evil}')\n", "plain.txt": f"{evil}\n"},
+        f"message {evil} <b>bold</b>",
+        epoch(25),
+    )
+    publish(site.kind, site.built.work, site.server.home / "repos" / site.public)
+    rev = site.ids["evil"]
+    quoted = "x%3Cimg%20src%3Dy%20onerror%3Dalert%282%29%3E.py"
+    for path in (
+        f"/{site.public}/files/{rev}/",
+        f"/{site.public}/files/{rev}/{quoted}",
+        f"/{site.public}/files/{rev}/plain.txt",
+        f"/{site.public}/annotate/{rev}/plain.txt",
+        f"/{site.public}/changeset/{rev}",
+        f"/{site.public}/changelog",
+        f"/{site.public}/changelog/{rev}/plain.txt",
+    ):
+        text = site.page("anonymous", path)
+        assert "<script>alert" not in text and "<img src=y" not in text, path
+        assert "<b>bold" not in text, path
+    changeset = site.page("anonymous", f"/{site.public}/changeset/{rev}")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in changeset
