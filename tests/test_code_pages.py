@@ -464,3 +464,26 @@ def test_repository_content_is_escaped_everywhere(site: Site) -> None:
         assert "<b>bold" not in text, path
     changeset = site.page("anonymous", f"/{site.public}/changeset/{rev}")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in changeset
+
+
+def test_branch_names_with_a_slash(site: Site) -> None:
+    work = site.built.work
+    if site.kind == "git":
+        git(work, "branch", "topic/one", site.ids["c2"])
+    else:
+        hg(work, "update", "-q", "-r", site.ids["c2"])
+        hg(work, "branch", "-q", "topic/one")
+        site.built.commit("t1", {"topic.txt": "topic\n"}, "topic work", epoch(26))
+        hg(work, "update", "-q", "-C", "default")
+    publish(site.kind, work, site.server.home / "repos" / site.public)
+    tree = site.page("anonymous", f"/{site.public}/files/topic/one/src")
+    assert ">main.py</a>" in tree and '<option value="topic/one" selected>' in tree
+    text = site.page("anonymous", f"/{site.public}/files/topic%2Fone/src/main.py")
+    assert "feature" in text
+    # the switcher's redirect and the page's own links keep the name whole
+    moved = site.get("anonymous", f"/{site.public}/files/tip/src/main.py", at="topic/one")
+    assert moved.headers["location"] == f"/{site.public}/files/topic%2Fone/src/main.py"
+    log = site.page("anonymous", f"/{site.public}/changelog/topic/one/src/main.py")
+    assert "feature work" in log and "master work" not in log
+    blame = site.page("anonymous", f"/{site.public}/annotate/topic/one/src/main.py")
+    assert site.ids["c2"][:8] in blame

@@ -209,6 +209,24 @@ def _where(handle: vcs.Repo, repo: RepoRef, rev: str) -> Where:
     return Where(repo, rev or "tip", changeset, Names.of(handle.refs(), repo.repo_type))
 
 
+def _located(handle: vcs.Repo, repo: RepoRef, rev: str, path: str) -> tuple[Where, str]:
+    """``<rev>/<path>`` of a URL, where a branch or tag name may hold ``/`` (``feature/x``): the
+    first component when it names a revision, else the shortest longer prefix that does."""
+    try:
+        return _where(handle, repo, rev), path
+    except NotFound as first_failure:
+        parts = path.split("/") if path else []
+        for n in range(1, len(parts) + 1):
+            spec = "/".join([rev, *parts[:n]])
+            try:
+                changeset = handle.changeset(spec)
+            except (vcs.ChangesetNotFound, vcs.EmptyRepository):
+                continue
+            names = Names.of(handle.refs(), repo.repo_type)
+            return Where(repo, spec, changeset, names), "/".join(parts[n:])
+        raise first_failure
+
+
 def mimetype_of(path: str, binary: bool) -> str:
     guessed, _ = mimetypes.guess_type(path.rsplit("/", 1)[-1], strict=False)
     return guessed or ("application/octet-stream" if binary else "text/plain")
@@ -224,9 +242,8 @@ def browse(
 ) -> TreePage | FilePage:
     """``/<repo>/files/<rev>/<path>``: a directory's listing, or a file."""
     require_read(db, actor, repo)
-    path = normalize_path(path)
     with opened(settings, repo) as handle:
-        where = _where(handle, repo, rev)
+        where, path = _located(handle, repo, rev, normalize_path(path))
         raw_id = where.changeset.raw_id
         kind = handle.path_kind(raw_id, path)
         if kind is None:
@@ -249,9 +266,8 @@ def blame(
 ) -> BlamePage:
     """``/<repo>/annotate/<rev>/<path>``: a text file with the changeset of each line."""
     require_read(db, actor, repo)
-    path = normalize_path(path)
     with opened(settings, repo) as handle:
-        where = _where(handle, repo, rev)
+        where, path = _located(handle, repo, rev, normalize_path(path))
         raw_id = where.changeset.raw_id
         if handle.path_kind(raw_id, path) != "file":
             raise NotFound("web_file_not_found", path=path, rev=where.rev)
@@ -281,8 +297,9 @@ def history(
             names = handle.refs()
             if branch not in names.branches and branch not in names.branches_closed:
                 raise NotFound("web_unknown_branch", branch=branch)
-            rev = branch
-        where = _where(handle, repo, rev)
+            where = _where(handle, repo, branch)
+        else:
+            where, path = _located(handle, repo, rev, path)
         raw_id = where.changeset.raw_id
         if path and handle.path_kind(raw_id, path) is None:
             raise NotFound("web_file_not_found", path=path, rev=where.rev)
