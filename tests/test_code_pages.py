@@ -487,3 +487,13 @@ def test_branch_names_with_a_slash(site: Site) -> None:
     assert "feature work" in log and "master work" not in log
     blame = site.page("anonymous", f"/{site.public}/annotate/topic/one/src/main.py")
     assert site.ids["c2"][:8] in blame
+
+
+def test_an_empty_repository(site: Site) -> None:
+    name = unique(f"code-{site.kind}-empty-")
+    site.server.ok("create_repo", repo_name=name, repo_type=site.kind)
+    for who in ("anonymous", "admin"):
+        assert "This repository is empty" in site.page(who, f"/{name}/files/tip/")
+        assert "This repository is empty" in site.page(who, f"/{name}/changelog")
+        assert "Empty repository" in site.page(who, f"/{name}/changeset/tip", 404)
+        assert "Empty repository" in site.page(who, f"/{name}/files/tip/README", 404)

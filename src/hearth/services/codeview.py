@@ -209,6 +209,13 @@ def _where(handle: vcs.Repo, repo: RepoRef, rev: str) -> Where:
     return Where(repo, rev or "tip", changeset, Names.of(handle.refs(), repo.repo_type))
 
 
+def _empty(handle: vcs.Repo, repo: RepoRef, rev: str, path: str) -> Where | None:
+    """An empty repository's root (and its whole history) is an empty page, not an error."""
+    if path or rev not in ("", "tip") or not handle.is_empty():
+        return None
+    return Where(repo, "tip", vcs.EMPTY_CHANGESET, Names({}, {}, {}))
+
+
 def _located(handle: vcs.Repo, repo: RepoRef, rev: str, path: str) -> tuple[Where, str]:
     """``<rev>/<path>`` of a URL, where a branch or tag name may hold ``/`` (``feature/x``): the
     first component when it names a revision, else the shortest longer prefix that does."""
@@ -243,6 +250,9 @@ def browse(
     """``/<repo>/files/<rev>/<path>``: a directory's listing, or a file."""
     require_read(db, actor, repo)
     with opened(settings, repo) as handle:
+        empty = _empty(handle, repo, rev, normalize_path(path))
+        if empty is not None:
+            return TreePage(empty, "", [])
         where, path = _located(handle, repo, rev, normalize_path(path))
         raw_id = where.changeset.raw_id
         kind = handle.path_kind(raw_id, path)
@@ -299,6 +309,9 @@ def history(
                 raise NotFound("web_unknown_branch", branch=branch)
             where = _where(handle, repo, branch)
         else:
+            empty = _empty(handle, repo, rev, path)
+            if empty is not None:
+                return HistoryPage(empty, "", 1, [], False, None)
             where, path = _located(handle, repo, rev, path)
         raw_id = where.changeset.raw_id
         if path and handle.path_kind(raw_id, path) is None:
