@@ -136,18 +136,34 @@ def _split(rest: str) -> tuple[str, str]:
 
 # --- files -------------------------------------------------------------------------------------
 
-_CODE: Lru[tuple[str, str, str], Markup] = Lru(256)
+_CODE: Lru[tuple[str, str, str], bytes] = Lru(256)
+_SPLICE = "<!--hearth:code-->"
 
 
-def code_table(blob_id: str, data: bytes, filename: str) -> Markup:
-    """The numbered, highlighted lines of a file, cached by content id and lexer."""
+def code_table(blob_id: str, data: bytes, filename: str) -> bytes:
+    """The numbered, highlighted lines of a file as UTF-8, cached by content id and lexer.
+
+    Kept as bytes and spliced into the encoded page (:func:`_spliced`): a 5,000-line file is a
+    megabyte of HTML, and passing it through the template and encoding it again on every view
+    cost more than the rest of the page."""
     key = (blob_id, highlight.lexer_name(filename), "code")
 
-    def make() -> Markup:
+    def make() -> bytes:
         lines = highlight.highlight_lines(data.decode("utf-8", "replace"), filename)
-        return Markup(pages.render_text("_code.html", lines=lines))
+        return pages.render_text("_code.html", lines=lines).encode("utf-8")
 
     return _CODE.get_or_make(key, make)
+
+
+def _spliced(response: Response, fragment: bytes | None) -> Response:
+    """``fragment`` in place of the page's one ``_SPLICE`` marker."""
+    if fragment is None:
+        return response
+    head, sep, tail = bytes(response.body).partition(_SPLICE.encode())
+    if sep:
+        response.body = head + fragment + tail
+        response.headers["content-length"] = str(len(response.body))
+    return response
 
 
 def blame_table(page: codeview.BlamePage, links: Links) -> Markup:
@@ -159,7 +175,7 @@ def blame_table(page: codeview.BlamePage, links: Links) -> Markup:
     )
 
 
-def _file_code(found: codeview.TreePage | codeview.FilePage) -> Markup | None:
+def _file_code(found: codeview.TreePage | codeview.FilePage) -> bytes | None:
     if not isinstance(found, codeview.FilePage) or not found.shown or found.blob.data is None:
         return None
     return code_table(found.blob.blob_id, found.blob.data, found.path)
@@ -191,14 +207,15 @@ async def files(view: RepoPage) -> Response:
             parent=parent if found.path else None,
             **common,
         )
-    return view.render(
+    response = view.render(
         "file.html",
         page=found,
-        code=code,
+        code=Markup(_SPLICE) if code is not None else None,
         lexer=highlight.lexer_name(found.path),
         line_count=(found.blob.data or b"").count(b"\n"),
         **common,
     )
+    return _spliced(response, code)
 
 
 @repopages.page("annotate")
@@ -270,16 +287,15 @@ def diff_fragment(
     rev: str,
     full_link: str,
     key: tuple[object, ...] | None,
-) -> Markup:
-    """The files of a diff, rendered once per ``key`` (it names everything the HTML holds)."""
+) -> bytes:
+    """The files of a diff as UTF-8, rendered once per ``key`` (it names everything the HTML
+    holds) and spliced into the page like a file's code."""
 
-    def make() -> Markup:
+    def make() -> bytes:
         views = diffrender.file_views(diff, mode)
-        return Markup(
-            pages.render_text(
-                "_diff.html", files=views, mode=mode, links=links, rev=rev, full_link=full_link
-            )
-        )
+        return pages.render_text(
+            "_diff.html", files=views, mode=mode, links=links, rev=rev, full_link=full_link
+        ).encode("utf-8")
 
     return diffrender.render_cached(key, make)
 
@@ -296,7 +312,7 @@ async def changeset(view: RepoPage) -> Response:
         rev, fulldiff=1, ignorews=ignore_ws, mode=mode if mode != "unified" else None
     )
 
-    def fragment_of(found: codeview.ChangesetPage) -> Markup:
+    def fragment_of(found: codeview.ChangesetPage) -> bytes:
         raw_id = found.where.changeset.raw_id
         key = (view.repo.repo_name, view.repo.repo_type, raw_id, mode, ignore_ws, full, rev)
         return diff_fragment(found.diff, mode, links, raw_id, full_link, key)
@@ -304,19 +320,20 @@ async def changeset(view: RepoPage) -> Response:
     found, fragment = await _ask(
         view, codeview.changeset, rev, then=fragment_of, ignore_ws=ignore_ws, full=full
     )
-    return view.render(
+    response = view.render(
         "changeset.html",
         page=found,
         where=found.where,
         cs=found.where.changeset,
         diff=found.diff,
-        fragment=fragment,
+        fragment=Markup(_SPLICE),
         mode=mode,
         ignore_ws=ignore_ws,
         full=full,
         links=links,
         tab="changelog",
     )
+    return _spliced(response, fragment)
 
 
 @repopages.page("compare")
@@ -349,7 +366,7 @@ async def compare(view: RepoPage) -> Response:
         query.update(change)
         return links.compare(base, head, **query)
 
-    def fragment_of(found: codeview.ComparePage) -> Markup:
+    def fragment_of(found: codeview.ComparePage) -> bytes:
         key = (
             "compare",
             base,
@@ -379,10 +396,10 @@ async def compare(view: RepoPage) -> Response:
     )
     head_links = Links(found.other.repo_name)
 
-    return view.render(
+    response = view.render(
         "compare.html",
         page=found,
-        fragment=fragment,
+        fragment=Markup(_SPLICE),
         links=links,
         head_links=head_links,
         mode=mode,
@@ -391,3 +408,4 @@ async def compare(view: RepoPage) -> Response:
         same=same,
         tab="compare",
     )
+    return _spliced(response, fragment)
