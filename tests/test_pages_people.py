@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from tests.live import LiveServer, unique
-from tests.pagecheck import check_html, client, csrf_of, page_of, signed_in
+from tests.pagecheck import HTML, check_html, client, csrf_of, page_of, signed_in
 from tests.vcs_clients import ADMIN, Clients, repo_url
 
 PASSWORD = "pw-Secret-42"
@@ -204,16 +204,20 @@ def test_home_paginates_sorts_and_filters(server: LiveServer) -> None:
         server.ok("create_repo", repo_name=name, repo_type="git")
     admin = signed_in(server, *ADMIN)
     first = page_of(admin, f"/{group}")
-    assert "55 repositories" in first and "Page 1 of 2" in first
+    assert first.count("<tr data-name=") == 50 and 'rel="next"' in first
     assert f'href="/{names[0]}"' in first and f'href="/{names[50]}"' not in first
     second = page_of(admin, f"/{group}?sort=name&page=2")
     assert [f'href="/{n}"' in second for n in names[50:]] == [True] * 5
+    assert second.count("<tr data-name=") == 5 and 'rel="next"' not in second
+    assert 'rel="prev"' in second
     backwards = page_of(admin, f"/{group}?sort=-name")
     assert backwards.index(names[54]) < backwards.index(names[53])
-    found = page_of(admin, f"/?q={quote(group + '/r01')}")
-    assert "10 repositories" in found
-    assert page_of(admin, f"/{group}?page=99").count("Page 2 of 2") == 1
+    found = page_of(admin, f"/?q={quote(group + '/R01')}")  # any case
+    assert found.count("<tr data-name=") == 10
+    assert "No more repositories" in page_of(admin, f"/{group}?page=99")
     assert page_of(admin, "/?sort=nonsense&page=x")  # bad parameters fall back
+    # a LIKE wildcard in the query is taken literally
+    assert "<tr data-name=" not in page_of(admin, f"/?q={quote(group + '/r0_1')}")
 
 
 # --- sessions ----------------------------------------------------------------------------------------
@@ -259,10 +263,15 @@ def test_sign_in_rules(server: LiveServer) -> None:
 
 def test_secure_cookie_behind_https(make_server: Any) -> None:
     live = make_server(canonical_url="https://hearth.example")
-    browser = client(live)
-    token = csrf_of(browser.get("/_admin/login").text)
-    answer = browser.post(
-        "/_admin/login", data={"username": "admin", "password": ADMIN[1], "_csrf": token}
+    form = httpx.get(f"{live.url}/_admin/login", headers=HTML)
+    csrf_cookie = form.headers["set-cookie"]
+    assert "; Secure" in csrf_cookie
+    nonce = csrf_cookie.split(";", 1)[0].split("=", 1)[1]
+    # the browser sends a Secure cookie back over https only: send it as it would
+    answer = httpx.post(
+        f"{live.url}/_admin/login",
+        data={"username": "admin", "password": ADMIN[1], "_csrf": csrf_of(form.text)},
+        headers={**HTML, "cookie": f"hearth_csrf={nonce}"},
     )
     assert answer.status_code == 303
     assert "; Secure" in answer.headers["set-cookie"]
@@ -453,3 +462,35 @@ def test_no_template_left_unused(world: World) -> None:
     code = "".join(p.read_text() for p in root.parent.glob("*.py"))
     for template in root.glob("*.html"):
         assert template.name in code or template.name in sources, template.name
+
+
+def test_listing_agrees_with_the_permission_levels(world: World) -> None:
+    """``permissions.repo_readable`` (what the listing filters with) decides as ``repo_levels``."""
+    from hearth.db.session import Database
+    from hearth.services import bootstrap, catalogue, lookup, permissions
+
+    database = Database(world.server.database_url)
+    try:
+        with database.sessions() as db:
+            default_id = bootstrap.default_user_id(db)
+            assert default_id is not None
+            users = [world.reader["username"], world.stranger["username"], "default", "admin"]
+            for name in users:
+                actor = permissions.actor_for(db, lookup.user(db, name), default_id)
+                listed: set[int] = set()
+                page = 1
+                while True:
+                    found = catalogue.listing(db, actor, database.codepoint, page=page)
+                    listed |= {row.repo_id for row in found.repos}
+                    if not found.has_next:
+                        break
+                    page += 1
+                levels = permissions.repo_levels(db, actor)
+                readable = {r for r, level in levels.items() if level >= permissions.Level.READ}
+                ready = {r for r in readable if lookup.repository(db, r).state == "ready"}
+                assert listed == ready, name
+                assert (lookup.repository(db, world.private["git"]).repo_id in listed) == (
+                    name in (world.reader["username"], "admin")
+                )
+    finally:
+        database.dispose()
