@@ -72,7 +72,16 @@ def world(server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> Itera
         for name in (public[kind], private[kind]):
             work = clients.seeded(kind)
             clients.commit(kind, work, "README.md", "# Hello\n\n<script>alert(1)</script>\n")
-            clients.push(kind, work, repo_url(server, name, *ADMIN))
+            url = repo_url(server, name, *ADMIN)
+            clients.push(kind, work, url)
+            if kind == "git":
+                clients.git("tag", "v1.0", cwd=work)
+                clients.git("push", "-q", url, "refs/tags/v1.0", cwd=work)
+            else:
+                clients.hg("bookmark", "mark-one", cwd=work)
+                # no new changesets: hg exits 1, and exports the bookmark
+                pushed = clients.hg("push", "-B", "mark-one", url, cwd=work, check=False)
+                assert "exporting bookmark mark-one" in pushed.stdout, pushed.stdout
             tips[name] = clients.tip(kind, work)
     yield World(server, group, public, private, reader, stranger, tips)
 
@@ -126,9 +135,22 @@ def test_summary(world: World, kind: str, who: str) -> None:
     assert ('name="follows_repository_id"' in text) == (who != "anonymous")
     branch = "master" if kind == "git" else "default"
     assert f'href="/{name}/files/{branch}/"' in text
+    if kind == "git":
+        assert 'id="tags"' in text and f'href="/{name}/files/v1.0/"' in text
+    else:
+        assert 'id="bookmarks"' in text and f'href="/{name}/files/mark-one/"' in text
     if who != "anonymous":
         user = "admin" if who == "admin" else world.reader["username"]
         assert f'value="http://{user}@{world.server.url.split("://")[1]}/{name}"' in text
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_summary_of_an_empty_repository(world: World, kind: str) -> None:
+    name = f"{world.group}/{unique('empty' + kind)}"
+    world.server.ok("create_repo", repo_name=name, repo_type=kind)
+    text = page_of(_as(world, "admin"), f"/{name}")
+    assert "This repository is empty" in text
+    assert ("git push origin" in text) == (kind == "git")
 
 
 @pytest.mark.parametrize("kind", KINDS)
