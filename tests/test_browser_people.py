@@ -108,6 +108,17 @@ def test_sign_in_push_and_find_on_home_and_summary(
     assert page.locator("#followers").inner_text() == "1"
     page.goto("/_admin/journal")
     assert page.locator("#journal").inner_text().count(names["hg"]) >= 1
+    # a phone, and the dark scheme
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"/{names['git']}")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the summary scrolls sideways on a phone ({width}px)"
+    shot(page, shots, "summary-phone")
+    page.emulate_media(color_scheme="dark")
+    page.goto("/")
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background != "rgb(251, 250, 248)", "no dark scheme"
+    shot(page, shots, "home-dark-phone")
     _no_errors(page)
 
 

@@ -15,7 +15,18 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, literal, select, union_all
+from sqlalchemy import (
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from hearth.db.models import (
@@ -339,6 +350,52 @@ def repo_level_subquery(actor: Actor) -> Any:
     """(obj = repo_id, level) for a non-admin; join it to filter repositories in SQL and execute
     the statement with ``level_params(actor)``."""
     return level_subquery("repository", actor.is_anonymous)
+
+
+@functools.cache
+def _repo_readable(anonymous: bool) -> Any:
+    start = and_(
+        Repository.private.is_(False),
+        exists().where(
+            RepoUserPerm.repo_id == Repository.repo_id,
+            RepoUserPerm.user_id == _DID,
+            RepoUserPerm.level >= int(Level.READ),
+        ),
+    )
+    clauses = [Repository.owner_id == _UID, start]
+    if not anonymous:
+        groups = (
+            select(UserGroupMember.users_group_id)
+            .join(UserGroup, UserGroup.users_group_id == UserGroupMember.users_group_id)
+            .where(UserGroupMember.user_id == _UID, UserGroup.active.is_(True))
+        )
+        clauses.append(
+            exists().where(
+                RepoUserGroupPerm.repo_id == Repository.repo_id,
+                RepoUserGroupPerm.users_group_id.in_(groups),
+                RepoUserGroupPerm.level >= int(Level.READ),
+            )
+        )
+        clauses.append(
+            exists().where(
+                RepoUserPerm.repo_id == Repository.repo_id,
+                RepoUserPerm.user_id == _UID,
+                RepoUserPerm.level >= int(Level.READ),
+            )
+        )
+    return or_(*clauses)
+
+
+def repo_readable(admin: bool, anonymous: bool) -> Any:
+    """A WHERE clause on ``repositories``: true where ``actor`` may read — the rule of
+    ``level_subquery("repository")`` (owner; else, unless private, the ``default`` row; the active
+    groups' rows; the user's own row; the highest wins) asked as correlated EXISTS tests. A sorted
+    page of a listing then stops after its rows instead of computing every repository's level.
+    Execute with ``level_params(actor)``; admins read everything. Built per (admin, anonymous)
+    shape, like the other statements here."""
+    if admin:
+        return true()
+    return _repo_readable(anonymous)
 
 
 def repo_levels(db: Session, actor: Actor, ids: Iterable[int] | None = None) -> dict[int, int]:

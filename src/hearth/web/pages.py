@@ -27,7 +27,7 @@ import jinja2
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
 from hearth.errors import Forbidden, HearthError, Invalid, NotFound
 from hearth.services import sessions, webviews
@@ -146,7 +146,8 @@ def wants_html(scope: Mapping[str, Any]) -> bool:
 
 def _finish(request: Request, visitor: Visitor | None, response: Response) -> Response:
     for name, value in PAGE_HEADERS.items():
-        response.headers[name] = value
+        if name != "cache-control" or name not in response.headers:
+            response.headers[name] = value
     if visitor is not None and visitor.new_csrf_nonce:
         runtime: Runtime = request.app.state.runtime
         response.raw_headers.append(
@@ -217,7 +218,13 @@ def to_login(request: Request, visitor: Visitor | None = None) -> Response:
 
 def hidden(request: Request, visitor: Visitor, message: str = "Repository not found") -> Response:
     """What a page the visitor may not see answers, exactly as a missing one: a browser that is not
-    signed in is sent to sign in, anyone else gets the 404 page."""
+    signed in is sent to sign in, a signed-in browser gets the 404 page, any other client the
+    plain-text 404 of the raw views (``spec/web-and-vcs.md`` §8)."""
+    if not wants_html(request.scope):
+        response = PlainTextResponse(message, status_code=404)
+        response.headers["content-security-policy"] = "sandbox"
+        response.headers["x-content-type-options"] = "nosniff"
+        return response
     if not visitor.signed_in:
         return to_login(request, visitor)
     return not_found(request, visitor, message)
