@@ -21,13 +21,12 @@ from typing import Any
 import httpx
 import pytest
 
-from tests import wellformed
+from tests import pagecheck
 from tests.live import LiveServer, new_server, unique
 from tests.vcs_fixtures import HG, Built, build, epoch, git, hg, run
 
 KINDS = ["git", "hg"]
 PASSWORD = "correct horse battery"
-HTML = {"accept": "text/html,application/xhtml+xml"}
 
 
 def png(width: int = 3, height: int = 2) -> bytes:
@@ -57,20 +56,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     server.stop()
 
 
-def sign_in(server: LiveServer, username: str) -> httpx.Client:
-    client = httpx.Client(base_url=server.url, headers=HTML, timeout=30)
-    form = client.get("/_admin/login")
-    token = re.search(r'name="_csrf" value="([^"]+)"', form.text)
-    assert token, form.text
-    done = client.post(
-        "/_admin/login",
-        data={"_csrf": token[1], "username": username, "password": PASSWORD, "came_from": "/"},
-    )
-    assert done.status_code in (302, 303), done.text
-    assert "/_admin/login" not in done.headers["location"]
-    return client
-
-
 @dataclass
 class Site:
     kind: str
@@ -97,10 +82,9 @@ class Site:
         response = self.get(who, path, **params)
         assert response.status_code == status, (path, response.status_code, response.text[:2000])
         assert response.headers["content-type"].startswith("text/html")
+        assert response.headers["x-frame-options"] == "DENY"
         assert "Traceback" not in response.text
-        wellformed.check(response.text)
-        # the CSP allows no inline style or script: none may be in the page
-        assert " style=" not in response.text and "<script>" not in response.text
+        pagecheck.check_html(response.text)  # also: no inline script or style (the CSP)
         return response.text
 
 
@@ -108,7 +92,7 @@ def publish(kind: str, work: Path, dest: Path) -> None:
     if kind == "git":
         git(work, "push", "-q", str(dest), "refs/heads/*:refs/heads/*", "refs/tags/*:refs/tags/*")
     else:
-        hg(work, "push", "-q", "--new-branch", "-r", "all()", str(dest))
+        hg(work, "push", "-q", "--new-branch", "-r", "all()", "-B", "mark", str(dest))
 
 
 @pytest.fixture(scope="module")
@@ -168,9 +152,9 @@ def site(
     else:
         forked.commit("f1", {"fork.txt": "only in the fork\n"}, "fork work", epoch(9))
         hg(fork_work, "push", "-q", str(fork_path))
-    clients = {"anonymous": httpx.Client(base_url=live.url, headers=HTML, timeout=30)}
+    clients = {"anonymous": pagecheck.client(live)}
     for role, name in people.items():
-        clients[role] = sign_in(live, name)
+        clients[role] = pagecheck.signed_in(live, name, PASSWORD)
     yield Site(kind, live, built, public, private, fork, forked.ids["f1"], clients)
     for client in clients.values():
         client.close()
@@ -364,7 +348,7 @@ def test_private_repository_looks_missing(site: Site, rest: str) -> None:
     assert _main(outsider.text).replace(site.private, "X") == _main(missing.text).replace(
         missing_name, "X"
     )
-    wellformed.check(outsider.text)
+    pagecheck.check_html(outsider.text)
     # a browser that is not signed in is sent to sign in, whether or not the repository exists
     anonymous = site.get("anonymous", f"/{site.private}/{rest}")
     anonymous_missing = site.get("anonymous", f"/{missing_name}/{rest}")
@@ -393,7 +377,7 @@ def test_bad_revisions_and_paths_are_404_pages(site: Site, rest: str, text: str)
     assert response.status_code == 404, response.text[:1000]
     assert text in response.text.replace("&#96;", "`")
     assert "Traceback" not in response.text
-    wellformed.check(response.text)
+    pagecheck.check_html(response.text)
 
 
 def test_huge_diffs_are_cut_with_a_link_to_the_full_one(site: Site) -> None:
