@@ -283,8 +283,20 @@ def blame(
             raise NotFound("web_file_not_found", path=path, rev=where.rev)
         blob = handle.blob(raw_id, path, RENDER_LIMIT)
         shown = not blob.binary and blob.data is not None
-        hunks = handle.blame(raw_id, path) if shown else []
+        hunks = (
+            list(
+                _BLAME.get_or_make(
+                    (repo.repo_type, raw_id, path), lambda: tuple(handle.blame(raw_id, path))
+                )
+            )
+            if shown
+            else []
+        )
     return BlamePage(where, path, blob, hunks, shown)
+
+
+_BLAME: Lru[tuple[str, str, str], tuple[vcs.BlameHunk, ...]] = Lru(64)
+"""Blame of a path at a changeset: immutable, and the slowest thing a page asks of a backend."""
 
 
 def history(

@@ -166,13 +166,24 @@ def _spliced(response: Response, fragment: bytes | None) -> Response:
     return response
 
 
+_BLAMES: Lru[tuple[str, str, str], Markup] = Lru(64)
+
+
 def blame_table(page: codeview.BlamePage, links: Links) -> Markup:
-    text = (page.blob.data or b"").decode("utf-8", "replace")
-    lines = highlight.highlight_lines(text, page.path)
-    starts = {hunk.start: hunk for hunk in page.hunks}
-    return Markup(
-        pages.render_text("_blame.html", lines=lines, starts=starts, links=links, where=page.where)
-    )
+    """The blamed lines, cached by repository (its links), changeset id and path."""
+
+    def make() -> Markup:
+        text = (page.blob.data or b"").decode("utf-8", "replace")
+        lines = highlight.highlight_lines(text, page.path)
+        starts = {hunk.start: hunk for hunk in page.hunks}
+        return Markup(
+            pages.render_text(
+                "_blame.html", lines=lines, starts=starts, links=links, where=page.where
+            )
+        )
+
+    key = (links.repo, page.where.changeset.raw_id, page.path)
+    return _BLAMES.get_or_make(key, make)
 
 
 def _file_code(found: codeview.TreePage | codeview.FilePage) -> bytes | None:
