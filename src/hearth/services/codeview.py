@@ -45,31 +45,54 @@ V = TypeVar("V")
 
 
 class Lru(Generic[K, V]):
-    """A small thread-safe LRU map for immutable values (keys name content, never a user)."""
+    """A small thread-safe LRU map for immutable values (keys name content, never a user).
 
-    def __init__(self, size: int) -> None:
+    At most ``size`` entries, and with ``weigh`` at most ``budget`` in their total weight (bytes
+    of rendered HTML, say): a value heavier than the whole budget is returned but not kept."""
+
+    def __init__(
+        self, size: int, *, weigh: Callable[[V], int] | None = None, budget: int = 0
+    ) -> None:
         self.size = size
-        self._items: OrderedDict[K, V] = OrderedDict()
+        self._weigh = weigh
+        self._budget = budget
+        self._weight = 0
+        self._items: OrderedDict[K, tuple[V, int]] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, key: K) -> V | None:
         with self._lock:
-            value = self._items.get(key)
-            if value is not None:
-                self._items.move_to_end(key)
-            return value
+            found = self._items.get(key)
+            if found is None:
+                return None
+            self._items.move_to_end(key)
+            return found[0]
 
     def put(self, key: K, value: V) -> V:
+        weight = self._weigh(value) if self._weigh is not None else 0
+        if self._weigh is not None and weight > self._budget:
+            return value
         with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._weight -= old[1]
+            self._items[key] = (value, weight)
+            self._weight += weight
+            while len(self._items) > self.size or (
+                self._weigh is not None and self._weight > self._budget
+            ):
+                _key, (_value, dropped) = self._items.popitem(last=False)
+                self._weight -= dropped
         return value
 
     def get_or_make(self, key: K, make: Callable[[], V]) -> V:
         found = self.get(key)
         return found if found is not None else self.put(key, make())
+
+
+def weigh_diff(files: tuple[diffparse.DiffFile, ...]) -> int:
+    """About the bytes a parsed diff holds: its lines' text plus a fixed cost per line."""
+    return sum(len(ln.text) + 64 for f in files for h in f.hunks for ln in h.lines)
 
 
 # --- values the pages get -------------------------------------------------------------------------
@@ -295,7 +318,7 @@ def blame(
     return BlamePage(where, path, blob, hunks, shown)
 
 
-_BLAME: Lru[tuple[str, str, str], tuple[vcs.BlameHunk, ...]] = Lru(64)
+_BLAME: Lru[tuple[str, str, str], tuple[vcs.BlameHunk, ...]] = Lru(256)
 """Blame of a path at a changeset: immutable, and the slowest thing a page asks of a backend."""
 
 
@@ -334,7 +357,9 @@ def history(
     return HistoryPage(where, path, page, found.changesets, found.more, branch)
 
 
-_DIFFS: Lru[tuple[str, str, str, bool, bool], tuple[diffparse.DiffFile, ...]] = Lru(64)
+_DIFFS: Lru[tuple[str, str, str, bool, bool], tuple[diffparse.DiffFile, ...]] = Lru(
+    64, weigh=weigh_diff, budget=64 << 20
+)
 
 
 def _trimmed(files: list[diffparse.DiffFile], full: bool, ignore_ws: bool) -> Diff:

@@ -136,7 +136,7 @@ def _split(rest: str) -> tuple[str, str]:
 
 # --- files -------------------------------------------------------------------------------------
 
-_CODE: Lru[tuple[str, str, str], bytes] = Lru(256)
+_CODE: Lru[tuple[str, str, str], bytes] = Lru(256, weigh=len, budget=96 << 20)
 _SPLICE = "<!--hearth:code-->"
 
 
@@ -166,7 +166,7 @@ def _spliced(response: Response, fragment: bytes | None) -> Response:
     return response
 
 
-_BLAMES: Lru[tuple[str, str, str], Markup] = Lru(64)
+_BLAMES: Lru[tuple[str, str, str], Markup] = Lru(64, weigh=len, budget=32 << 20)
 
 
 def blame_table(page: codeview.BlamePage, links: Links) -> Markup:

@@ -164,7 +164,7 @@ def file_views(diff: Diff, mode: Mode) -> list[FileView]:
     return views
 
 
-_RENDERED: Lru[tuple[object, ...], bytes] = Lru(64)
+_RENDERED: Lru[tuple[object, ...], bytes] = Lru(64, weigh=len, budget=96 << 20)
 
 
 def render_cached(key: tuple[object, ...] | None, make: Callable[[], bytes]) -> bytes:
