@@ -19,13 +19,13 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 
-from hearth.api.shapes import repository
 from hearth.cli.admin_context import acting_admin, connect, fail, settings
 from hearth.cli.admin_output import JsonFlag, plain, print_json, show, table, yes
 from hearth.config import Settings
 from hearth.errors import enum_error
 from hearth.services import repos, repoviews, rescan
 from hearth.services.permissions import Level
+from hearth.shapes import repository
 
 repo_app = typer.Typer(
     help="Repositories: create, list, rescan the repository root, delete.", no_args_is_help=True

@@ -33,6 +33,7 @@ from hearth.config import Settings
 from hearth.db.models import Follower, JournalEntry, Repository, User, UserIpRule
 from hearth.errors import Forbidden, Invalid, NotFound
 from hearth.services import ipaccess, keys, permissions, repos, sessions
+from hearth.services.lookup import RepoRef
 from hearth.services.permissions import Actor, Level
 
 # --- who ---------------------------------------------------------------------------------------
@@ -97,20 +98,6 @@ def can_read(db: Session, actor: Actor | None, repo_id: int) -> bool:
 
 
 # --- opening repositories -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RepoRef:
-    """The columns of a repository row the views need (a plain value: safe across threads)."""
-
-    repo_id: int
-    repo_name: str
-    repo_type: str
-    enable_downloads: bool
-
-    @classmethod
-    def of(cls, repo: Repository) -> RepoRef:
-        return cls(repo.repo_id, repo.repo_name, repo.repo_type, bool(repo.enable_downloads))
 
 
 @contextmanager

@@ -27,11 +27,12 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from hearth.db.models import Repository
+from starlette.types import Message, Receive, Scope, Send
+
 from hearth.services import repos
+from hearth.services.lookup import RepoRef
 from hearth.services.pushes import release_message
 from hearth.smarthttp import auth, hgproto, pushes
-from hearth.smarthttp.gitproto import Message, Receive, Send
 from hearth.smarthttp.hgproto import HgRequest
 
 if TYPE_CHECKING:
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-Scope = dict[str, Any]
 
 #: Commands that transfer or change changesets: subject to locks (everything else is exempt).
 LOCKED_COMMANDS = frozenset(
@@ -102,7 +102,7 @@ async def serve(
     scope: Scope,
     receive: Receive,
     send: Send,
-    repo: Repository | None,
+    repo: RepoRef | None,
     request: HgRequest,
     path: str,
 ) -> None:

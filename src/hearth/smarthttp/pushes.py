@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
 
-from hearth.db.models import Repository
 from hearth.services import locks, pushes, repos
+from hearth.services.lookup import RepoRef
 from hearth.services.permissions import Actor
 from hearth.smarthttp import hgproto
 
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 async def pushed(
     runtime: Runtime,
-    repo: Repository,
+    repo: RepoRef,
     actor: Actor,
     address: str,
     revisions: Sequence[str],
@@ -55,7 +55,7 @@ async def pushed(
     return released
 
 
-async def pulled(runtime: Runtime, repo: Repository, actor: Actor) -> None:
+async def pulled(runtime: Runtime, repo: RepoRef, actor: Actor) -> None:
     """After a successful clone/pull: take the lock when ``enable_locking`` says so."""
     if not locks.may_lock_on_pull(repo, actor):
         return

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from hearth.api.declare import CALLER, Arg, Call, Kind, method
-from hearth.api.shapes import brief_user, member, repository
 from hearth.services import repogroups, repoperms, repos, repoviews
 from hearth.services.permissions import Level
+from hearth.shapes import brief_user, member, repository
 
 
 def render(call: Call, repo: Any) -> dict[str, Any]:
