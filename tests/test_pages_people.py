@@ -283,6 +283,25 @@ def test_sign_in_rules(server: LiveServer) -> None:
     assert user["username"] in page_of(browser, "/_admin/my_account")
 
 
+def test_ip_rules_apply_to_sign_in_and_sessions(server: LiveServer) -> None:
+    user = _user(server)
+    browser = signed_in(server, user["username"], PASSWORD)
+    server.cli("admin", "ip-rule", "add", user["username"], "10.0.0.0/8")
+    try:
+        assert browser.get("/_admin/my_account").status_code == 302  # the session stops working
+        fresh = client(server)
+        token = csrf_of(fresh.get("/_admin/login").text)
+        refused = fresh.post(
+            "/_admin/login",
+            data={"username": user["username"], "password": PASSWORD, "_csrf": token},
+        )
+        assert refused.status_code == 403 and "not allowed" in refused.text
+        assert "hearth_session" not in fresh.cookies
+    finally:
+        server.cli("admin", "ip-rule", "remove", user["username"], "10.0.0.0/8")
+    assert browser.get("/_admin/my_account").status_code == 200
+
+
 def test_secure_cookie_behind_https(make_server: Any) -> None:
     live = make_server(canonical_url="https://hearth.example")
     form = httpx.get(f"{live.url}/_admin/login", headers=HTML)

@@ -171,7 +171,7 @@ def add_email(db: Session, actor: Actor, email: str) -> None:
     email = email.strip().lower()
     if not _EMAIL.fullmatch(email) or len(email) > 255:
         raise Invalid("web_email_invalid", x=email)
-    if users._email_taken(db, email):
+    if users.email_taken(db, email):
         raise Invalid("web_email_taken", x=email)
     db.add(UserEmail(user_id=user.user_id, email=email))
     db.flush()

@@ -63,6 +63,11 @@ def _email_taken(db: Session, email: str, exclude: int | None = None) -> bool:
     return db.scalar(primary.union_all(extra).limit(1)) is not None
 
 
+def email_taken(db: Session, email: str) -> bool:
+    """Whether any user has ``email`` as primary or extra address (any case)."""
+    return _email_taken(db, email)
+
+
 def create_user(
     db: Session,
     *,
