@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Which web views take an API key, which key a request carries, and who the request acts as.
 
-``spec/web-and-vcs.md`` §8: every view has three names (Kallithea's, RhodeCode's, Hearth's: the
-rows of ``web/table.py``); the feed views always take a key, the others only when setting
+``spec/web-and-vcs.md`` §8: every view has three names (Kallithea's, RhodeCode's, Hearth's; the
+table: ``services/viewnames.py``); the feed views always take a key, the others only when setting
 ``api_access_controllers_whitelist`` has a glob pattern matching one of their names (case-sensitive, ``fnmatch.fnmatchcase``). The key comes from
 ``?api_key=``, else ``?auth_token=``, else ``Authorization: Bearer``. A key of a view that does not take
 one, or a key that is not valid for the view (``services/webviews.py``), is ignored: the request is
@@ -13,9 +13,7 @@ key, before anonymous access).
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING
 from urllib.parse import unquote_plus
 
@@ -26,27 +24,11 @@ from hearth.config import Settings
 from hearth.errors import NotFound
 from hearth.services import sessions, webviews
 from hearth.services.permissions import Actor
+from hearth.services.viewnames import VIEWS, api_enabled_views  # the table of view names
 from hearth.web import session as web_session
-from hearth.web import table
 
 if TYPE_CHECKING:
     from hearth.runtime import Runtime
-
-
-@functools.lru_cache(maxsize=16)
-def api_enabled_views(whitelist: tuple[str, ...]) -> frozenset[str]:
-    """Hearth names of the views that take a key: the feeds, and every view one of whose names
-    matches a pattern of ``whitelist``. Computed once per whitelist (the table is finite)."""
-    patterns = [pattern.strip() for pattern in whitelist if pattern.strip()]
-    return frozenset(
-        view.name
-        for view in table.VIEWS.values()
-        if view.feed
-        or any(fnmatchcase(name, pattern) for name in view.names for pattern in patterns)
-    )
-
-
-table.on_change(api_enabled_views.cache_clear)
 
 
 def api_enabled(settings: Settings, view: str) -> bool:
@@ -92,7 +74,7 @@ class Credentials:
 
 def credentials(runtime: Runtime, scope: Scope, view: str | None) -> Credentials:
     """The request's key if ``view`` takes one (an unknown view takes none), its use and address."""
-    known = table.VIEWS.get(view) if view else None
+    known = VIEWS.get(view) if view else None
     enabled = known is not None and api_enabled(runtime.settings, known.name)
     key = request_key(scope) if enabled else None
     use = known.key_use if known else "http"

@@ -49,14 +49,10 @@ def diff_options(params: dict[str, str]) -> tuple[int, bool]:
 
 @web_view(
     "changeset:raw",
-    "ChangesetController:changeset_raw",
-    "RepoCommitsView:repo_commit_raw",
     words=("changeset-diff", "raw-changeset"),
 )
 @web_view(
     "changeset:download",
-    "ChangesetController:changeset_download",
-    "RepoCommitsView:repo_commit_download",
     words=("changeset-download",),
 )
 async def changeset_diff(req: WebRequest) -> Response:
@@ -74,8 +70,6 @@ async def changeset_diff(req: WebRequest) -> Response:
 
 @web_view(
     "changeset:patch",
-    "ChangesetController:changeset_patch",
-    "RepoCommitsView:repo_commit_patch",
     words=("changeset-patch",),
 )
 async def changeset_patch(req: WebRequest) -> Response:
@@ -86,15 +80,11 @@ async def changeset_patch(req: WebRequest) -> Response:
 
 @web_view(
     "files:raw",
-    "FilesController:raw",
-    "RepoFilesView:repo_file_raw",
     words=("raw",),
     parse=rev_path,
 )
 @web_view(
     "files:download",
-    "FilesController:rawfile",
-    "RepoFilesView:repo_file_download",
     words=("rawfile", "download"),
     parse=rev_path,
 )
@@ -114,8 +104,6 @@ async def file_raw(req: WebRequest) -> None:
 
 @web_view(
     "files:diff",
-    "FilesController:diff",
-    "RepoFilesView:repo_files_diff",
     words=("diff",),
     parse=path_required,
 )
@@ -149,8 +137,6 @@ async def file_diff(req: WebRequest) -> Response:
 
 @web_view(
     "files:archive",
-    "FilesController:archivefile",
-    "RepoFilesView:repo_archivefile",
     words=("archive",),
     parse=rev_required,
 )

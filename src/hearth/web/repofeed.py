@@ -19,19 +19,13 @@ from hearth.web.table import exact, web_view
 
 @web_view(
     "feed:rss",
-    "FeedController:rss",
-    "RepoFeedView:rss",
     words=("feed/rss", "feed-rss"),
     parse=exact,
-    feed=True,
 )
 @web_view(
     "feed:atom",
-    "FeedController:atom",
-    "RepoFeedView:atom",
     words=("feed/atom", "feed-atom"),
     parse=exact,
-    feed=True,
 )
 async def repository_feed(req: WebRequest) -> Response:
     settings, ref = req.settings, req.repo

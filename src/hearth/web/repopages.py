@@ -4,14 +4,15 @@ path that names no repository (a group's page, or the sign-in page, or the 404 p
 
 A repository page is a row of the one table of web views (``web/table.py``), registered with::
 
-    @repopages.page("changelog", "changelog:index", "ChangelogController:index",
-                    "RepoChangelogView:repo_changelog")
+    @repopages.page("changelog", "changelog:index", parse=table.rev_path)
     async def changelog(view: RepoPage) -> Response: ...
 
-The first argument is the path word (``""``: the summary at ``/<repo>`` itself); the rest of the
-path is parsed by ``parse`` (default: all of it in ``view.target.path`` and ``view.rest``).
+The first argument is the path word (``""``: the summary at ``/<repo>`` itself), the second the
+view's Hearth name; the rest of the path is parsed by ``parse`` (default: all of it in
+``view.target.path`` and ``view.rest``).
 ``web/views.py`` finds the row and calls the wrapper made here, which finds the visitor (session
-cookie, or a usable API key when ``api_access_controllers_whitelist`` enables the page), decides
+cookie, or a usable API key for a page named in ``services/viewnames.py`` and enabled by
+``api_access_controllers_whitelist``), decides
 whether they may read the repository (``services/webviews.py`` → ``services/permissions.py``) —
 a repository the visitor may not read answers exactly as a missing one: a browser that is not
 signed in is sent to sign in, anyone else gets the 404 page — and only then runs the page with
@@ -80,8 +81,6 @@ def whole_tail(tail: str) -> tuple[str, str] | None:
 def page(
     word: str,
     name: str,
-    kallithea: str,
-    rhodecode: str,
     *,
     parse: Parser = whole_tail,
     methods: tuple[str, ...] = ("GET", "HEAD"),
@@ -94,13 +93,11 @@ def page(
 
         view.__name__ = handler.__name__
         table.register(
-            table.View(
+            table.Route(
                 name,
-                kallithea,
-                rhodecode,
                 words=(word,),
-                parse=table.exact if word == "" else parse,
                 handler=view,
+                parse=table.exact if word == "" else parse,
                 methods=methods,
             )
         )

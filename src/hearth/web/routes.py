@@ -28,9 +28,8 @@ from starlette.types import Receive, Scope, Send
 from hearth.errors import Forbidden, HearthError
 from hearth.services import webviews
 from hearth.services.permissions import Actor
-from hearth.web import access, feeds, table
+from hearth.web import access, feeds
 from hearth.web.answers import error_response, feed_response, internal_error_response, respond
-from hearth.web.table import View
 
 if TYPE_CHECKING:
     from hearth.runtime import Runtime
@@ -121,24 +120,6 @@ class JournalFeed:
             description_html=description,
         )
 
-
-for _view in (
-    View("journal:rss", "JournalController:journal_rss", "JournalView:journal_rss", feed=True),
-    View("journal:atom", "JournalController:journal_atom", "JournalView:journal_atom", feed=True),
-    View(
-        "journal:public_rss",
-        "JournalController:public_journal_rss",
-        "JournalView:journal_public_rss",
-        feed=True,
-    ),
-    View(
-        "journal:public_atom",
-        "JournalController:public_journal_atom",
-        "JournalView:journal_public_atom",
-        feed=True,
-    ),
-):
-    table.register(_view)
 
 _JOURNAL_ROUTES = (
     ("/_admin/journal/rss", "journal:rss", "rss", True),

@@ -1,17 +1,15 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The one table of web views: names, key use, the paths below a repository, the handler.
+"""The one table of where web views below a repository are served: path words, parser, handler.
 
-Every web view is one :class:`View` row. ``web/access.py`` reads the names (which views take an API
-key, ``spec/web-and-vcs.md`` §8), ``web/views.py`` finds the row a path below a repository names and
-calls its handler. A page module adds its views with one decorator each::
+``web/views.py`` finds the row a path below a repository names and calls its handler; the names a
+view is known by to the API-key whitelist are ``services/viewnames.py`` (by the same Hearth name;
+a page that takes no key needs no row there). A page module adds its views with one decorator
+each::
 
-    @web_view("files:tree", "FilesController:index", "RepoFilesView:repo_files", words=("files",),
-              parse=rev_path)
+    @web_view("files:tree", words=("files",), parse=rev_path)
     async def files_page(req: WebRequest) -> Response | None: ...
 
-and is imported once in ``web/views.py`` (the import is what registers it). Views served outside a
-repository (the journal feeds of ``web/routes.py``) are rows without ``words``: only their names and
-key use matter here.
+and is imported once in ``web/views.py`` (the import is what registers it).
 """
 
 from __future__ import annotations
@@ -70,78 +68,51 @@ def exact(tail: str) -> tuple[str, str] | None:
 
 
 @dataclass(frozen=True)
-class View:
-    """One web view under its three names (Kallithea's, RhodeCode's, Hearth's).
+class Route:
+    """Where one view is served: ``words`` are the first path segments below a repository that
+    name it (``raw``, or ``feed/rss`` with :func:`exact`); ``parse`` reads the rest of the path."""
 
-    ``feed`` views always take a key (role ``feed`` too). ``words`` are the first path segments
-    below a repository that name the view (``raw``, or ``feed/rss`` with :func:`exact`); ``parse``
-    reads the rest of the path.
-    """
-
-    name: str
-    kallithea: str
-    rhodecode: str
-    feed: bool = False
-    words: tuple[str, ...] = ()
+    view: str
+    words: tuple[str, ...]
+    handler: Handler
     parse: Parser = rev_only
-    handler: Handler | None = None
     methods: tuple[str, ...] = ("GET", "HEAD")
 
-    @property
-    def names(self) -> tuple[str, str, str]:
-        return (self.kallithea, self.rhodecode, self.name)
 
-    @property
-    def key_use(self) -> str:
-        """The key use of ``services/keys.py``: which key roles this view admits."""
-        return "feed" if self.feed else "http"
+ROUTES: dict[str, Route] = {}
+_BY_WORD: dict[str, Route] = {}
 
 
-VIEWS: dict[str, View] = {}
-_BY_WORD: dict[str, View] = {}
-_listeners: list[Callable[[], None]] = []
-
-
-def register(view: View) -> View:
-    """Add ``view`` to the table; a name or word used twice is a programming error."""
-    if view.name in VIEWS:
-        raise ValueError(f"web view {view.name!r} registered twice")
-    clash = [word for word in view.words if word in _BY_WORD]
+def register(route: Route) -> Route:
+    """Add ``route``; a view or a word served twice is a programming error."""
+    if route.view in ROUTES:
+        raise ValueError(f"web view {route.view!r} registered twice")
+    clash = [word for word in route.words if word in _BY_WORD]
     if clash:
-        raise ValueError(f"web view {view.name!r}: path word {clash[0]!r} is taken")
-    VIEWS[view.name] = view
-    for word in view.words:
-        _BY_WORD[word] = view
-    for listener in _listeners:
-        listener()
-    return view
-
-
-def on_change(listener: Callable[[], None]) -> None:
-    """Call ``listener`` whenever a view is added (``web/access.py`` drops its cached answers)."""
-    _listeners.append(listener)
+        raise ValueError(f"web view {route.view!r}: path word {clash[0]!r} is taken")
+    ROUTES[route.view] = route
+    for word in route.words:
+        _BY_WORD[word] = route
+    return route
 
 
 def web_view(
-    name: str,
-    kallithea: str,
-    rhodecode: str,
+    view: str,
     *,
     words: tuple[str, ...],
     parse: Parser = rev_only,
-    feed: bool = False,
     methods: tuple[str, ...] = ("GET", "HEAD"),
 ) -> Callable[[H], H]:
-    """Decorator: register the decorated coroutine as the handler of a view below a repository."""
+    """Decorator: serve the decorated coroutine as ``view`` below a repository."""
 
     def add(handler: H) -> H:
-        register(View(name, kallithea, rhodecode, feed, words, parse, handler, methods))
+        register(Route(view, words, handler, parse, methods))
         return handler
 
     return add
 
 
-def match(rest: str) -> tuple[View, Target] | None:
+def match(rest: str) -> tuple[Route, Target] | None:
     """The view a path below a repository names, or None (not one of ours).
 
     A view whose words hold a ``/`` (``feed/rss``) is matched on the whole path, the others on its
@@ -149,14 +120,14 @@ def match(rest: str) -> tuple[View, Target] | None:
     """
     rest = rest.lstrip("/")
     whole = rest.rstrip("/")
-    view = _BY_WORD.get(whole) if "/" in whole or whole == "" else None
+    route = _BY_WORD.get(whole) if "/" in whole or whole == "" else None
     tail = ""
-    if view is None:
+    if route is None:
         head, _, tail = rest.partition("/")
-        view = _BY_WORD.get(head)
-    if view is None:
+        route = _BY_WORD.get(head)
+    if route is None:
         return None
-    parsed = view.parse(tail)
+    parsed = route.parse(tail)
     if parsed is None:
         return None
-    return view, Target(view.name, rev=parsed[0], path=parsed[1])
+    return route, Target(route.view, rev=parsed[0], path=parsed[1])

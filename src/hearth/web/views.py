@@ -4,7 +4,7 @@
 ``handle`` is called by the router (``hearth/routing.py``) for every request under a repository that is
 not a git/hg protocol request, with the repository (a plain ``RepoRef``) and the rest of the path. The
 views are the rows of ``web/table.py``; the modules imported below register them (a new page module is
-one more import here):
+one more import here; the names a view takes an API key under are ``services/viewnames.py``):
 
 * ``web/rawviews.py`` — raw diffs, patches, raw files, one file's diff, archives;
 * ``web/repofeed.py`` — the repository's RSS and Atom feeds;
@@ -68,10 +68,10 @@ async def handle(
 
     found = match(rest)
     view, target = found if found is not None else (None, None)
-    creds = access.credentials(runtime, scope, view.name if view else None)
+    creds = access.credentials(runtime, scope, view.view if view else None)
     realm = runtime.settings.realm
     try:
-        if view is None or target is None or view.handler is None:
+        if view is None or target is None:
             await run_in_threadpool(access.require_read, runtime, creds, repo.repo_id)
             raise NotFound("web_not_found")
         if scope.get("method") not in view.methods:
@@ -91,7 +91,7 @@ async def handle(
         await respond(scope, receive, send, page or error_response(exc, realm))
     except Exception:
         if started:  # the client went away mid-stream, or the disk failed: nothing to answer
-            log.warning("web view %s stopped while streaming", view.name if view else "?")
+            log.warning("web view %s stopped while streaming", view.view if view else "?")
             return
-        response = internal_error_response(view.name if view else "(none)")
+        response = internal_error_response(view.view if view else "(none)")
         await respond(scope, receive, send, response)
