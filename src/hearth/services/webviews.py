@@ -360,11 +360,9 @@ def journal(db: Session, actor: Actor, limit: int, *, following: bool) -> list[J
         JournalEntry.detail,
         JournalEntry.action_date,
     ).join(Repository, Repository.repo_id == JournalEntry.repo_id)
-    if not actor.admin:
-        levels = permissions.repo_level_subquery(actor)
-        query = query.join(levels, levels.c.obj == Repository.repo_id).where(
-            levels.c.level >= int(Level.READ)
-        )
+    # readability as EXISTS tests on the joined repository: the newest entries are found without
+    # computing the level of every repository first
+    query = query.where(permissions.repo_readable(actor.admin, actor.is_anonymous))
     if following:
         followed = select(Follower.repo_id).where(Follower.user_id == bindparam("follower"))
         query = query.where(JournalEntry.repo_id.in_(followed))
