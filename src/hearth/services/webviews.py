@@ -348,9 +348,12 @@ class JournalItem:
     date: datetime  # naive UTC
 
 
-def journal(db: Session, actor: Actor, limit: int, *, following: bool) -> list[JournalItem]:
-    """Newest first, at most ``limit``: entries of the repositories ``actor`` follows (``following``)
-    or of the public (non-private) repositories, in both cases only those ``actor`` may read."""
+def journal(
+    db: Session, actor: Actor, limit: int, *, following: bool, offset: int = 0
+) -> list[JournalItem]:
+    """Newest first, at most ``limit`` after skipping ``offset``: entries of the repositories
+    ``actor`` follows (``following``) or of the public (non-private) repositories, in both cases
+    only those ``actor`` may read."""
     query = select(
         JournalEntry.entry_id,
         JournalEntry.username,
@@ -369,8 +372,10 @@ def journal(db: Session, actor: Actor, limit: int, *, following: bool) -> list[J
     else:
         query = query.where(Repository.private.is_(False))
     query = query.where(Repository.state == "ready")
-    query = query.order_by(JournalEntry.action_date.desc(), JournalEntry.entry_id.desc()).limit(
-        limit
+    query = (
+        query.order_by(JournalEntry.action_date.desc(), JournalEntry.entry_id.desc())
+        .limit(limit)
+        .offset(offset)
     )
     params: dict[str, int] = {} if actor.admin else permissions.level_params(actor)
     if following:
