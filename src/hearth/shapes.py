@@ -16,9 +16,9 @@ from hearth.render import epoch_iso, local_iso
 from hearth.services.browse import ChangesetDetail, CommitView, FileDiff, FileView
 from hearth.services.ipaccess import ip_range
 from hearth.services.repogroups import RepoGroupView
+from hearth.services.repolisting import RepoView
 from hearth.services.repoperms import Member
 from hearth.services.repos import masked_clone_uri
-from hearth.services.repoviews import RepoView
 from hearth.services.usergroups import UserGroupDetails
 from hearth.services.users import PermissionReport, UserDetails
 

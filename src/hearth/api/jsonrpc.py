@@ -25,7 +25,7 @@ from hearth.api.declare import CALLER, Call, Method
 from hearth.errors import TEXTS, HearthError
 from hearth.services import permissions
 from hearth.services.permissions import Actor
-from hearth.services.webviews import key_actor
+from hearth.services.webcontent import key_actor
 
 if TYPE_CHECKING:
     from hearth.runtime import Runtime

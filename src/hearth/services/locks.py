@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from hearth.db.models import Repository, User
 from hearth.errors import TEXTS, Failed
-from hearth.services import permissions, repoviews
+from hearth.services import permissions, repolisting
 from hearth.services.lookup import RepoRef
 from hearth.services.permissions import Actor, Level
 
@@ -207,10 +207,10 @@ def change(db: Session, repo: Repository, user_id: int, locked: bool) -> float |
         raise Failed("lock_failed", x=repo.repo_name) from exc
 
 
-def visible_locks(db: Session, actor: Actor, user_id: int | None) -> list[repoviews.RepoView]:
+def visible_locks(db: Session, actor: Actor, user_id: int | None) -> list[repolisting.RepoView]:
     """The locked repositories (all, or those ``user_id`` holds) that ``actor`` may read: a
     lock on a repository one can no longer read stays hidden."""
-    views = repoviews.locked(db, user_id)
+    views = repolisting.locked(db, user_id)
     if actor.admin:
         return views
     levels = permissions.repo_levels(db, actor, [v.repo["repo_id"] for v in views])

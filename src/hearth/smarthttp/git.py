@@ -20,9 +20,9 @@ least one ref was updated, so a refused push records nothing and keeps its lock.
 hooks are not run during HTTP pushes (Hearth owns the repositories; it installs none).
 
 After the answer is sent (``serve_git``'s ``on_complete``), the updated refs become the pushed
-revisions (``git rev-list <new> --not <old> <every other ref>``) and ``smarthttp/pushes.py`` does
+revisions (``git rev-list <new> --not <old> <every other ref>``) and ``smarthttp/bookkeeping.py`` does
 the journal, the last changeset and the lock in a worker thread (the revisions come from
-``services/pushes.py``, which asks ``vcs``).
+``services/transfers.py``, which asks ``vcs``).
 """
 
 from __future__ import annotations
@@ -37,12 +37,11 @@ from typing import TYPE_CHECKING
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
-from hearth.services import locks, repos
-from hearth.services import pushes as push_service
+from hearth.services import locks, repos, transfers
 from hearth.services.lookup import RepoRef
-from hearth.services.pushes import release_message
+from hearth.services.transfers import release_message
 from hearth.services.vcsauth import Decision
-from hearth.smarthttp import auth, gitproto, pushes
+from hearth.smarthttp import auth, bookkeeping, gitproto
 from hearth.smarthttp.gitproto import GitRequest, GitResult
 
 if TYPE_CHECKING:
@@ -155,9 +154,9 @@ async def serve(
             if not updates:
                 return
             revisions = await run_in_threadpool(
-                push_service.pushed_revisions, settings, repo.repo_name, updates
+                transfers.pushed_revisions, settings, repo.repo_name, updates
             )
-            await pushes.pushed(
+            await bookkeeping.pushed(
                 runtime, repo, actor, address, revisions, release_lock=decision.holds_lock
             )
 
@@ -178,7 +177,7 @@ async def serve(
 
     async def after_pull(result: GitResult) -> None:
         if result.ok:
-            await pushes.pulled(runtime, repo, actor)
+            await bookkeeping.pulled(runtime, repo, actor)
 
     wants_lock = pull_rpc and locks.may_lock_on_pull(repo, actor)
     await gitproto.serve_git(

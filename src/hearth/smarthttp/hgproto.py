@@ -47,6 +47,7 @@ from mercurial import encoding as _hg_encoding
 _hg_encoding.encoding = b"utf-8"
 
 from mercurial import initialization as _hg_initialization  # noqa: E402
+from starlette.datastructures import Headers  # noqa: E402
 from starlette.types import Receive, Scope, Send  # noqa: E402
 
 from hearth.smarthttp.answers import send_text  # noqa: E402
@@ -84,12 +85,9 @@ class HgRequest:
 
 
 def _headers(headers: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for key, value in headers:
-        name = key.decode("latin-1").lower()
-        text = value.decode("latin-1")
-        out[name] = f"{out[name]},{text}" if name in out else text
-    return out
+    """Each header once, lowercase, repeated values joined with commas (RFC 9110 §5.3)."""
+    found = Headers(raw=[(name.lower(), value) for name, value in headers])
+    return {name: ",".join(found.getlist(name)) for name in found}
 
 
 def _hgargs(headers: dict[str, str]) -> str:

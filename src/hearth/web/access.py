@@ -5,9 +5,9 @@
 table: ``services/viewnames.py``); the feed views always take a key, the others only when setting
 ``api_access_controllers_whitelist`` has a glob pattern matching one of their names (case-sensitive, ``fnmatch.fnmatchcase``). The key comes from
 ``?api_key=``, else ``?auth_token=``, else ``Authorization: Bearer``. A key of a view that does not take
-one, or a key that is not valid for the view (``services/webviews.py``), is ignored: the request is
+one, or a key that is not valid for the view (``services/webcontent.py``), is ignored: the request is
 anonymous. Whether the actor may read the repository is asked of ``services/permissions.py`` through
-``services/webviews.py``. A signed-in browser's session cookie counts for every view (after a usable
+``services/webcontent.py``. A signed-in browser's session cookie counts for every view (after a usable
 key, before anonymous access).
 """
 
@@ -22,7 +22,7 @@ from starlette.types import Scope
 
 from hearth.config import Settings
 from hearth.errors import NotFound
-from hearth.services import sessions, webviews
+from hearth.services import sessions, webcontent
 from hearth.services.permissions import Actor
 from hearth.services.viewnames import VIEWS, api_enabled_views  # the table of view names
 from hearth.web import session as web_session
@@ -85,7 +85,7 @@ def actor(runtime: Runtime, creds: Credentials) -> Actor | None:
     """Who the request acts as (blocking: call it in a worker thread)."""
     default_id = runtime.default_user_id()
     with runtime.database.sessions() as db:
-        return webviews.viewer(db, creds.key, creds.use, creds.ip, default_id, creds.session)
+        return webcontent.viewer(db, creds.key, creds.use, creds.ip, default_id, creds.session)
 
 
 def require_read(runtime: Runtime, creds: Credentials, repo_id: int) -> Actor:
@@ -95,7 +95,7 @@ def require_read(runtime: Runtime, creds: Credentials, repo_id: int) -> Actor:
     """
     default_id = runtime.default_user_id()
     with runtime.database.sessions() as db:
-        who = webviews.viewer(db, creds.key, creds.use, creds.ip, default_id, creds.session)
-        if who is None or not webviews.can_read(db, who, repo_id):
+        who = webcontent.viewer(db, creds.key, creds.use, creds.ip, default_id, creds.session)
+        if who is None or not webcontent.can_read(db, who, repo_id):
             raise NotFound("web_repo_not_found")
         return who

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The journal pages: ``/_admin/journal`` (what happened in the repositories I follow; signed in
 only) and ``/_admin/public_journal`` (every public repository). Both list only repositories the
-visitor may read (``services/webviews.py`` ``journal``) and link their feeds.
+visitor may read (``services/webcontent.py`` ``journal``) and link their feeds.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from hearth.services import webviews
+from hearth.services import webcontent
 from hearth.web import pages
 from hearth.web.pages import Visitor
 from hearth.web.routes import action_text
@@ -34,10 +34,10 @@ async def _journal(request: Request, visitor: Visitor, following: bool) -> Respo
     except ValueError:
         page = 1
 
-    def load() -> list[webviews.JournalItem]:
+    def load() -> list[webcontent.JournalItem]:
         with runtime.database.sessions() as db:
             offset = (page - 1) * ENTRIES
-            return webviews.journal(db, actor, ENTRIES + 1, following=following, offset=offset)
+            return webcontent.journal(db, actor, ENTRIES + 1, following=following, offset=offset)
 
     items = await pages.blocking(load)
     has_next = len(items) > ENTRIES

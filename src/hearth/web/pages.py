@@ -9,7 +9,7 @@ are autoescaped; the only markup a template may emit unescaped is what a service
 highlighted code) and marks ``Markup``.
 
 Handlers translate: they read the request, ask a service (in a worker thread), and render. A page
-never decides access itself: ``visitor`` asks ``services/webviews.py``, which asks
+never decides access itself: ``visitor`` asks ``services/webcontent.py``, which asks
 ``services/permissions.py``.
 """
 
@@ -30,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
 from hearth.errors import Forbidden, HearthError, Invalid, NotFound
-from hearth.services import sessions, webviews
+from hearth.services import sessions, webcontent
 from hearth.services.permissions import Actor
 from hearth.web import format as fmt
 from hearth.web import session as web_session
@@ -128,7 +128,7 @@ async def visitor(
     def load() -> Actor | None:
         default_id = runtime.default_user_id()
         with runtime.database.sessions() as db:
-            return webviews.viewer(db, key, use, address, default_id, claim)
+            return webcontent.viewer(db, key, use, address, default_id, claim)
 
     who = await run_in_threadpool(load)
     signed_in = claim is not None and who is not None and who.user_id == claim.user_id

@@ -13,7 +13,7 @@ rest of the path                               view                   answer
 ``archive/<rev><ext>``                         ``files:archive``      zip / tar.gz / tar.bz2
 =============================================  =====================  ===================================
 
-The content comes from ``services/webviews.py``; the read check runs with it in one worker thread
+The content comes from ``services/webcontent.py``; the read check runs with it in one worker thread
 (``WebRequest.guarded``).
 """
 
@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from hearth.errors import NotFound
-from hearth.services import webviews
+from hearth.services import webcontent
 from hearth.services.filetypes import raw_content_type
 from hearth.web import archives
 from hearth.web.answers import (
@@ -59,7 +59,7 @@ async def changeset_diff(req: WebRequest) -> Response:
     settings, ref, rev = req.settings, req.repo, req.target.rev
     context, ignore_ws = diff_options(req.query)
     body = await req.guarded(
-        lambda: webviews.raw_diff(settings, ref, rev, context=context, ignore_ws=ignore_ws)
+        lambda: webcontent.raw_diff(settings, ref, rev, context=context, ignore_ws=ignore_ws)
     )
     extra = []
     if req.target.view == "changeset:download":
@@ -74,7 +74,7 @@ async def changeset_diff(req: WebRequest) -> Response:
 )
 async def changeset_patch(req: WebRequest) -> Response:
     settings, ref, rev = req.settings, req.repo, req.target.rev
-    body = await req.guarded(lambda: webviews.patch(settings, ref, rev))
+    body = await req.guarded(lambda: webcontent.patch(settings, ref, rev))
     return body_response(200, body, TEXT_PLAIN)
 
 
@@ -90,7 +90,9 @@ async def changeset_patch(req: WebRequest) -> Response:
 )
 async def file_raw(req: WebRequest) -> None:
     settings, ref, target = req.settings, req.repo, req.target
-    stream = await req.guarded(lambda: webviews.raw_stream(settings, ref, target.rev, target.path))
+    stream = await req.guarded(
+        lambda: webcontent.raw_stream(settings, ref, target.rev, target.path)
+    )
     try:
         content_type = raw_content_type(target.path, stream.head, stream.binary, stream.whole)
         extra = [(b"cache-control", b"private, no-cache")]
@@ -115,7 +117,7 @@ async def file_diff(req: WebRequest) -> Response:
     def work() -> bytes:
         if mode not in ("raw", "download"):  # the web UI's diff pages: none yet
             raise NotFound("web_not_found")
-        return webviews.file_diff(
+        return webcontent.file_diff(
             settings,
             ref,
             target.path,
@@ -142,7 +144,7 @@ async def file_diff(req: WebRequest) -> Response:
 )
 async def archive(req: WebRequest) -> None:
     settings, ref, rev, send = req.settings, req.repo, req.target.rev, req.send
-    plan = await req.guarded(lambda: webviews.archive_plan(settings, ref, rev))
+    plan = await req.guarded(lambda: webcontent.archive_plan(settings, ref, rev))
     headers = [
         *archives.headers_for(plan),
         (b"content-disposition", content_disposition("attachment", plan.filename)),
@@ -154,6 +156,6 @@ async def archive(req: WebRequest) -> None:
         return
     path = archives.cache_path(settings.repos, plan)
     await run_in_threadpool(
-        archives.ensure, path, lambda out: webviews.write_archive(settings, ref, plan, out)
+        archives.ensure, path, lambda out: webcontent.write_archive(settings, ref, plan, out)
     )
     await archives.send_file(send, path, plan.content_type, headers, head_only=req.head_only)

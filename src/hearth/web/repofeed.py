@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The repository feeds, RSS 2.0 and Atom 1.0 (``spec/web-and-vcs.md`` §8): ``feed/rss``,
 ``feed/atom`` and the old ``feed-rss``, ``feed-atom``. Feeds always take an API key (``feed`` or
-``http`` role); the latest changesets come from ``services/webviews.py``.
+``http`` role); the latest changesets come from ``services/webcontent.py``.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 from starlette.responses import Response
 
-from hearth.services import webviews
+from hearth.services import webcontent
 from hearth.web import feeds
 from hearth.web.answers import feed_response
 from hearth.web.request import WebRequest
@@ -30,7 +30,7 @@ from hearth.web.table import exact, web_view
 async def repository_feed(req: WebRequest) -> Response:
     settings, ref = req.settings, req.repo
     kind = req.target.view.split(":", 1)[1]
-    items = await req.guarded(lambda: webviews.latest_changes(settings, ref, settings.feed_items))
+    items = await req.guarded(lambda: webcontent.latest_changes(settings, ref, settings.feed_items))
     repo_url = f"{req.base_url()}/{quote(ref.repo_name)}"
     entries = [
         feeds.Entry(

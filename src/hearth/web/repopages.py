@@ -13,7 +13,7 @@ view's Hearth name; the rest of the path is parsed by ``parse`` (default: all of
 ``web/views.py`` finds the row and calls the wrapper made here, which finds the visitor (session
 cookie, or a usable API key for a page named in ``services/viewnames.py`` and enabled by
 ``api_access_controllers_whitelist``), decides
-whether they may read the repository (``services/webviews.py`` → ``services/permissions.py``) —
+whether they may read the repository (``services/webcontent.py`` → ``services/permissions.py``) —
 a repository the visitor may not read answers exactly as a missing one: a browser that is not
 signed in is sent to sign in, anyone else gets the 404 page — and only then runs the page with
 the plain values of :class:`RepoPage`. A typed failure (bad revision, missing path) becomes its
@@ -31,7 +31,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope
 
 from hearth.errors import HearthError
-from hearth.services import webviews
+from hearth.services import webcontent
 from hearth.services.lookup import RepoRef
 from hearth.services.permissions import Actor
 from hearth.web import pages, table
@@ -124,7 +124,7 @@ async def _answer(req: WebRequest, handler: PageHandler) -> Response:
 
     def readable() -> bool:
         with runtime.database.sessions() as db:
-            return webviews.can_read(db, actor, repo.repo_id)
+            return webcontent.can_read(db, actor, repo.repo_id)
 
     try:
         if actor is None or not await pages.blocking(readable):

@@ -26,7 +26,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from hearth.errors import Forbidden, HearthError
-from hearth.services import webviews
+from hearth.services import webcontent
 from hearth.services.permissions import Actor
 from hearth.web import access, feeds
 from hearth.web.answers import error_response, feed_response, internal_error_response, respond
@@ -68,16 +68,18 @@ class JournalFeed:
         self.kind = kind
         self.following = following
 
-    def _load(self, creds: access.Credentials) -> list[webviews.JournalItem]:
+    def _load(self, creds: access.Credentials) -> list[webcontent.JournalItem]:
         runtime = self.runtime
         default_id = runtime.default_user_id()
         with runtime.database.sessions() as db:
-            who: Actor | None = webviews.viewer(
+            who: Actor | None = webcontent.viewer(
                 db, creds.key, creds.use, creds.ip, default_id, creds.session
             )
             if who is None or (self.following and who.is_anonymous):
                 raise Forbidden("web_login_required")
-            return webviews.journal(db, who, runtime.settings.feed_items, following=self.following)
+            return webcontent.journal(
+                db, who, runtime.settings.feed_items, following=self.following
+            )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         runtime = self.runtime
@@ -104,7 +106,7 @@ class JournalFeed:
         await respond(scope, receive, send, feed_response(feed, self.kind))
 
     @staticmethod
-    def _entry(base: str, page: str, item: webviews.JournalItem) -> feeds.Entry:
+    def _entry(base: str, page: str, item: webcontent.JournalItem) -> feeds.Entry:
         text = action_text(item.action)
         description = (
             f"<p>{html.escape(item.username)} {html.escape(text)} {html.escape(item.repo_name)}</p>"
