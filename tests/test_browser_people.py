@@ -230,13 +230,14 @@ def test_form_without_csrf_token_changes_nothing(page: Any, web_server: LiveServ
     assert "x@example.com" not in page.content()
 
 
-def test_sign_in_refusals(page: Any, web_server: LiveServer) -> None:
+def test_sign_in_refusals(page: Any, web_server: LiveServer, shots: Path) -> None:
     user = _user(web_server)
     page.goto("/_admin/login")
     page.get_by_label("User name or e-mail").fill(user["username"])
     page.get_by_label("Password").fill("wrong")
     page.get_by_role("button", name="Sign in", exact=True).click()
     assert "Wrong user name or password" in page.locator("[role=alert]").inner_text()
+    shot(page, shots, "sign-in-refused")
     web_server.ok("update_user", userid=user["username"], active=False)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in", exact=True).click()

@@ -283,6 +283,25 @@ def test_sign_in_rules(server: LiveServer) -> None:
     assert user["username"] in page_of(browser, "/_admin/my_account")
 
 
+def test_ip_rules_apply_to_sign_in_and_sessions(server: LiveServer) -> None:
+    user = _user(server)
+    browser = signed_in(server, user["username"], PASSWORD)
+    server.cli("admin", "ip-rule", "add", user["username"], "10.0.0.0/8")
+    try:
+        assert browser.get("/_admin/my_account").status_code == 302  # the session stops working
+        fresh = client(server)
+        token = csrf_of(fresh.get("/_admin/login").text)
+        refused = fresh.post(
+            "/_admin/login",
+            data={"username": user["username"], "password": PASSWORD, "_csrf": token},
+        )
+        assert refused.status_code == 403 and "not allowed" in refused.text
+        assert "hearth_session" not in fresh.cookies
+    finally:
+        server.cli("admin", "ip-rule", "remove", user["username"], "10.0.0.0/8")
+    assert browser.get("/_admin/my_account").status_code == 200
+
+
 def test_secure_cookie_behind_https(make_server: Any) -> None:
     live = make_server(canonical_url="https://hearth.example")
     form = httpx.get(f"{live.url}/_admin/login", headers=HTML)
@@ -516,3 +535,25 @@ def test_listing_agrees_with_the_permission_levels(world: World) -> None:
                 )
     finally:
         database.dispose()
+
+
+def test_journal_pages(server: LiveServer) -> None:
+    user = _user(server)
+    name = unique("busy")
+    server.ok("create_repo", repo_name=name, repo_type="git", owner=user["username"])
+    browser = signed_in(server, user["username"], PASSWORD)
+    text = page_of(browser, f"/{name}")
+    token, repo_id = csrf_of(text), re.search(r'follows_repository_id" value="(\d+)"', text)
+    assert repo_id is not None
+    # the owner follows already: unfollow, follow, … 56 journal entries, ending followed
+    for turn in range(56):
+        follow = "0" if turn % 2 == 0 else "1"
+        browser.post(
+            "/_admin/toggle_following",
+            data={"_csrf": token, "follows_repository_id": repo_id.group(1), "follow": follow},
+        )
+    first = page_of(browser, "/_admin/journal")
+    assert first.count('<li class="changes" id="entry-') == 50 and 'rel="next"' in first
+    second = page_of(browser, "/_admin/journal?page=2")
+    assert 0 < second.count('<li class="changes" id="entry-') <= 50 and 'rel="prev"' in second
+    assert "No more entries" in page_of(browser, "/_admin/journal?page=99")

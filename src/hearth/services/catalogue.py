@@ -254,13 +254,8 @@ class GroupPage:
 
 def readable_group(db: Session, actor: Actor, path: str) -> GroupPage | None:
     """The group at ``path`` if ``actor`` may read it; None when missing or hidden (one answer)."""
-    row = db.execute(
-        select(RepoGroup.group_id, RepoGroup.group_name, RepoGroup.description, User.username)
-        .join(User, User.user_id == RepoGroup.owner_id)
-        .where(RepoGroup.group_name == path)
-    ).first()
-    if row is None:
+    group = db.scalar(select(RepoGroup).where(RepoGroup.group_name == path))
+    if group is None or not permissions.allows(db, actor, Level.READ, group):
         return None
-    if not actor.admin and permissions.group_level(db, actor, row.group_id) < Level.READ:
-        return None
-    return GroupPage(row.group_id, row.group_name, row.description or "", row.username)
+    owner = db.scalar(select(User.username).where(User.user_id == group.owner_id)) or ""
+    return GroupPage(group.group_id, group.group_name, group.description or "", owner)

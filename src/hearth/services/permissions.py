@@ -45,7 +45,7 @@ from hearth.db.models import (
     UserGroupUserPerm,
 )
 from hearth.db.session import core
-from hearth.errors import Invalid, NotFound
+from hearth.errors import HearthError, Invalid, NotFound
 
 
 class Level(IntEnum):
@@ -288,14 +288,6 @@ def _levels(db: Session, actor: Actor, kind: str, ids: Iterable[int] | None) -> 
     return {obj: int(level or 0) for obj, level in core(db).execute(statement, params)}
 
 
-def named_levels(db: Session, actor: Actor, kind: str) -> list[tuple[str, int]]:
-    """(name, level) of every object of ``kind``, in id order: ``get_user``'s permission maps."""
-    statement = _statement(kind, actor.is_anonymous, actor.admin, False, True)
-    return [
-        (name, int(level or 0)) for _, level, name in db.execute(statement, level_params(actor))
-    ]
-
-
 @dataclass(frozen=True)
 class Report:
     """Everything ``get_user`` shows of a user's permissions, read in one query."""
@@ -425,6 +417,33 @@ def group_level(db: Session, actor: Actor, group_id: int) -> Level:
 
 def user_group_level(db: Session, actor: Actor, users_group_id: int) -> Level:
     return Level(user_group_levels(db, actor, [users_group_id]).get(users_group_id, 0))
+
+
+def allows(db: Session, actor: Actor, need: Level, obj: Repository | RepoGroup | UserGroup) -> bool:
+    """Whether ``actor`` holds at least ``need`` on ``obj``: an admin always does; everybody
+    else by the effective level (the one test every service asks)."""
+    if actor.admin:
+        return True
+    if isinstance(obj, Repository):
+        level = repo_level(db, actor, obj.repo_id)
+    elif isinstance(obj, RepoGroup):
+        level = group_level(db, actor, obj.group_id)
+    else:
+        level = user_group_level(db, actor, obj.users_group_id)
+    return level >= need
+
+
+def require(
+    db: Session,
+    actor: Actor,
+    need: Level,
+    obj: Repository | RepoGroup | UserGroup,
+    refusal: HearthError,
+) -> None:
+    """Raise ``refusal`` unless :func:`allows`: each caller says what a refusal looks like
+    ("does not exist" where existence is hidden, "access denied" where it is not)."""
+    if not allows(db, actor, need, obj):
+        raise refusal
 
 
 def actor_for(db: Session, user: User, default_user_id: int) -> Actor:
