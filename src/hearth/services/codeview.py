@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """What the code pages show: trees, files, blame, history, changesets and comparisons.
 
-Every function first asks ``services/permissions.py`` (through ``webviews.can_read``) whether the
+Every function first asks ``services/permissions.py`` (through ``webcontent.can_read``) whether the
 actor may read the repository; one that may not gets exactly the answer of a missing repository
 (``web_repo_not_found``), so a hidden repository cannot be told from a missing one. Then it opens
 the repository through ``hearth.vcs`` and returns plain dataclasses; bad revisions and paths become
@@ -25,9 +25,10 @@ from sqlalchemy.orm import Session
 from hearth import vcs
 from hearth.config import Settings
 from hearth.errors import Invalid, NotFound
-from hearth.services import lookup, repos, webviews
+from hearth.services import lookup, repos, webcontent
+from hearth.services.lookup import RepoRef
 from hearth.services.permissions import Actor
-from hearth.services.webviews import RepoRef, opened, resolve
+from hearth.services.webcontent import opened, resolve
 from hearth.vcs import diffparse
 from hearth.vcs.base import normalize_path
 
@@ -223,7 +224,7 @@ class ComparePage:
 
 
 def require_read(db: Session, actor: Actor | None, repo: RepoRef) -> None:
-    if not webviews.can_read(db, actor, repo.repo_id):
+    if not webcontent.can_read(db, actor, repo.repo_id):
         raise NotFound("web_repo_not_found")
 
 

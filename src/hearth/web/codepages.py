@@ -193,7 +193,7 @@ def _file_code(found: codeview.TreePage | codeview.FilePage) -> bytes | None:
     return code_table(found.blob.blob_id, found.blob.data, found.path)
 
 
-@repopages.page("files")
+@repopages.page("files", "files:index")
 async def files(view: RepoPage) -> Response:
     rev, path = _split(view.rest)
     at = view.request.query_params.get("at")
@@ -230,7 +230,7 @@ async def files(view: RepoPage) -> Response:
     return _spliced(response, code)
 
 
-@repopages.page("annotate")
+@repopages.page("annotate", "files:annotate")
 async def annotate(view: RepoPage) -> Response:
     rev, path = _split(view.rest)
     if not path:
@@ -298,7 +298,7 @@ def log_rows(changesets: list[Any], names: codeview.Names, links: Links, path: s
     ]
 
 
-@repopages.page("changelog")
+@repopages.page("changelog", "changelog:index")
 async def changelog(view: RepoPage) -> Response:
     rest = view.rest.strip("/")
     rev, path = _split(rest) if rest else ("tip", "")
@@ -354,7 +354,7 @@ def diff_fragment(
     return diffrender.render_cached(key, make)
 
 
-@repopages.page("changeset")
+@repopages.page("changeset", "changeset:index")
 async def changeset(view: RepoPage) -> Response:
     rev = view.rest.strip("/")
     if not rev:
@@ -390,7 +390,7 @@ async def changeset(view: RepoPage) -> Response:
     return _spliced(response, fragment)
 
 
-@repopages.page("compare")
+@repopages.page("compare", "compare:index")
 async def compare(view: RepoPage) -> Response:
     spec = view.rest.strip("/")
     params = view.request.query_params

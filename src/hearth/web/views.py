@@ -28,7 +28,14 @@ from starlette.types import Message, Receive, Scope, Send
 
 from hearth.errors import TEXTS, HearthError, NotFound
 from hearth.services.lookup import RepoRef
-from hearth.web import access, rawviews, repofeed, repopages, summary  # noqa: F401  (registers)
+from hearth.web import (  # noqa: F401  (registers)
+    access,
+    codepages,
+    rawviews,
+    repofeed,
+    repopages,
+    summary,
+)
 from hearth.web.answers import (
     TEXT_PLAIN,
     body_response,
