@@ -25,7 +25,8 @@ holds the 5,000-line file and the 1,000-line one; it carries one general and one
 and, as the floor of any page, ``/_static/hearth.css`` (a bare Starlette route of the same server,
 no database, no template). Each figure is the median of ``--runs`` fetches after one warm-up
 fetch (the first fetch, "cold", is reported too: it highlights and renders, later ones hit the
-caches keyed by blob and changeset id). Targets (issue 13): home and changelog < 20 ms, file view
+caches keyed by blob and changeset id). "CPU ms" is the server process's CPU time per warm fetch
+(from ``/proc``): on a machine busy with other work the wall times grow, this one does not. Targets (issue 13): home and changelog < 20 ms, file view
 and changeset < 50 ms.
 
     .venv/bin/python bench/pages.py [--runs 30] [--repos 10000]
@@ -167,20 +168,33 @@ def inline_comment(server: LiveServer, pr_id: int) -> None:
     database.dispose()
 
 
-def fetch_ms(client: httpx.Client, path: str, runs: int) -> tuple[float, float, int]:
-    """(cold ms, warm p50 ms, body bytes): the first fetch, then the median of ``runs``."""
+def cpu_ms(pid: int) -> float:
+    """CPU time the server process has used (all threads, and children it waited for), in ms:
+    what a page costs the server, whatever else the machine is busy with."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = sum(int(fields[n]) for n in (11, 12, 13, 14))  # utime stime cutime cstime
+    return ticks * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def fetch_ms(
+    client: httpx.Client, path: str, runs: int, pid: int
+) -> tuple[float, float, float, int]:
+    """(cold ms, warm p50 ms, server CPU ms per warm fetch, body bytes): the first fetch, then
+    ``runs`` more."""
     started = time.perf_counter()
     first = client.get(path, headers=HTML)
     cold = (time.perf_counter() - started) * 1000
     if first.status_code != 200:
         raise SystemExit(f"{path}: {first.status_code} {first.text[-1500:]}")
     times = []
+    cpu_before = cpu_ms(pid)
     for _ in range(runs):
         started = time.perf_counter()
         response = client.get(path, headers=HTML)
         times.append((time.perf_counter() - started) * 1000)
         assert response.status_code == 200
-    return cold, statistics.median(times), len(first.content)
+    cpu = (cpu_ms(pid) - cpu_before) / runs
+    return cold, statistics.median(times), cpu, len(first.content)
 
 
 def command_ms(args: list[str | Path], runs: int) -> float:
@@ -255,12 +269,16 @@ def main() -> None:
                 ],
             ),
         ]
+        assert server.process is not None
+        pid = server.process.pid
+        print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
         print(
-            f"{'page':32} {'cold ms':>9} {'p50 ms':>8} {'KiB':>6} {'baseline p50':>13} {'ratio':>6}"
+            f"{'page':32} {'cold ms':>9} {'p50 ms':>8} {'CPU ms':>7} {'KiB':>6}"
+            f" {'baseline p50':>13} {'ratio':>6}"
         )
         for name, path, baseline in rows:
-            cold, warm, size = fetch_ms(client, path, args.runs)
-            line = f"{name:32} {cold:9.1f} {warm:8.1f} {size / 1024:6.0f}"
+            cold, warm, cpu, size = fetch_ms(client, path, args.runs, pid)
+            line = f"{name:32} {cold:9.1f} {warm:8.1f} {cpu:7.1f} {size / 1024:6.0f}"
             if baseline is not None:
                 base = command_ms(baseline, args.runs)
                 line += f" {base:10.1f} ms {warm / base:6.2f}"

@@ -2,8 +2,9 @@
 """A real Hearth server in a subprocess on a random port, and a small client for tests.
 
 Each server has its own ``HEARTH_HOME`` and database (a SQLite file, or a fresh PostgreSQL database),
-is initialised with ``hearth init`` and keys are obtained with ``hearth admin api-key``, exactly as an
-operator does.
+is initialised with ``hearth init``, exactly as an operator does. Keys are issued in this process
+by the service ``hearth admin api-key`` calls (``services/keys.py``, on the server's database): a
+Python process per key cost about a second, and the suite issues hundreds.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from hearth.db.session import Database
+from hearth.services import keys, lookup
 
 PG_URL = os.environ.get("HEARTH_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -114,6 +118,7 @@ class LiveServer:
         self.client = httpx.Client(base_url=self.url, timeout=60)
         self.admin_key = ""
         self.log = home / "server.log"
+        self._database: Database | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
     def cli(
@@ -134,7 +139,7 @@ class LiveServer:
     def start(self) -> LiveServer:
         self.home.mkdir(parents=True, exist_ok=True)
         self.cli("init")
-        self.admin_key = self.cli("admin", "api-key", "admin").stdout.strip().splitlines()[-1]
+        self.admin_key = self.api_key("admin")
         self._spawn()
         return self
 
@@ -158,7 +163,18 @@ class LiveServer:
                 time.sleep(0.1)
         raise RuntimeError("server did not start")
 
+    def api_key(self, username: str) -> str:
+        """A new key for ``username``, as ``hearth admin api-key USERNAME`` makes it."""
+        if self._database is None:
+            self._database = Database(self.database_url)
+        with self._database.session() as db:
+            user = lookup.user(db, username)
+            return keys.create_key(db, user.user_id, description="hearth admin api-key", role="all")
+
     def stop(self) -> None:
+        if self._database is not None:
+            self._database.dispose()
+            self._database = None
         self.client.close()
         if self.process and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
@@ -210,13 +226,26 @@ class LiveServer:
         return reply["error"]
 
     # -- fixtures-as-methods --------------------------------------------------------------------
+    def new_repo(
+        self,
+        repo_type: str = "git",
+        name: str | None = None,
+        *,
+        key: str | None = None,
+        prefix: str = "r",
+        **fields: Any,
+    ) -> dict[str, Any]:
+        """Create a repository through the API as ``key`` (default: the admin); returns the
+        repository object. Without ``name`` the name is unique, starting with ``prefix``."""
+        name = name or unique(prefix)
+        return self.ok("create_repo", key, repo_name=name, repo_type=repo_type, **fields)["repo"]
+
     def new_user(self, prefix: str = "u", **fields: Any) -> tuple[dict[str, Any], str]:
         """Create a user through the API; returns (user object, a fresh API key)."""
         name = unique(prefix)
         fields.setdefault("email", f"{name}@example.com")
         user = self.ok("create_user", username=name, **fields)["user"]
-        key = self.cli("admin", "api-key", name).stdout.strip().splitlines()[-1]
-        return user, key
+        return user, self.api_key(name)
 
 
 def new_server(tmp: Path, backend: str, **settings: Any) -> tuple[LiveServer, str | None]:

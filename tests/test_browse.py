@@ -18,8 +18,20 @@ from typing import Any
 
 import pytest
 
-from tests.live import LiveServer, unique
-from tests.vcs_fixtures import AUTHOR, BINARY, Built, build, clean_env, epoch, git, hg, hg_date, run
+from tests.live import LiveServer
+from tests.vcs_fixtures import (
+    AUTHOR,
+    BINARY,
+    Built,
+    build,
+    clean_env,
+    epoch,
+    git,
+    hg,
+    hg_date,
+    publish,
+    run,
+)
 
 KINDS = ["git", "hg"]
 NULL = "0" * 40
@@ -93,21 +105,6 @@ class Hosted:
         return out
 
 
-def push(kind: str, work: Path, dest: Path, bookmarks: tuple[str, ...] = ()) -> None:
-    """Publish everything of the working repository ``work`` to the served repository ``dest``."""
-    if kind == "git":
-        git(work, "push", "-q", str(dest), "refs/heads/*:refs/heads/*", "refs/tags/*:refs/tags/*")
-    else:
-        # -B alone would push only the bookmark's ancestors: name every changeset too
-        marks = [f"-B{b}" for b in bookmarks]
-        hg(work, "push", "-q", "--new-branch", "-r", "all()", *marks, str(dest))
-
-
-def new_repo(server: LiveServer, kind: str, **fields: Any) -> dict[str, Any]:
-    name = unique(f"browse-{kind}-")
-    return server.ok("create_repo", repo_name=name, repo_type=kind, **fields)["repo"]
-
-
 @pytest.fixture(scope="session")
 def histories(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Built]:
     """The shared history per backend, built with the binaries once per session."""
@@ -127,21 +124,21 @@ def hosted(
 ) -> Hosted:
     kind = request.param
     built = histories(kind)
-    repo = new_repo(server, kind)
-    push(kind, built.work, server.home / "repos" / repo["repo_name"], ("mark",))
+    repo = server.new_repo(kind)
+    publish(kind, built.work, server.home / "repos" / repo["repo_name"], ("mark",))
     return Hosted(kind, repo["repo_name"], repo["repo_id"], dict(built.ids), built.work)
 
 
 @pytest.fixture(scope="module", params=KINDS)
 def empty(request: pytest.FixtureRequest, server: LiveServer) -> dict[str, Any]:
-    return new_repo(server, request.param)
+    return server.new_repo(request.param)
 
 
 @pytest.fixture(scope="module")
 def outsider(server: LiveServer) -> tuple[dict[str, Any], str, dict[str, Any]]:
     """A non-admin user with no rights, and a private repository they cannot read."""
     user, key = server.new_user("browser")
-    private = new_repo(server, "git", private=True)
+    private = server.new_repo("git", private=True)
     return user, key, private
 
 
@@ -459,8 +456,8 @@ def test_changesets_max_revisions(server: LiveServer, hosted: Hosted) -> None:
 @pytest.mark.parametrize("kind", KINDS)
 def test_max_revisions_example_of_the_spec(server: LiveServer, kind: str, tmp_path: Path) -> None:
     # methods.md §8: a git repository with 3 commits, max_revisions 2 -> revisions 1 and 2
-    repo = new_repo(server, kind)
-    push(kind, linear(kind, tmp_path, 3), server.home / "repos" / repo["repo_name"])
+    repo = server.new_repo(kind)
+    publish(kind, linear(kind, tmp_path, 3), server.home / "repos" / repo["repo_name"])
     result = server.ok("get_changesets", repoid=repo["repo_name"], max_revisions=2)
     assert [c["revision"] for c in result] == ([1, 2] if kind == "git" else [0, 1])
     assert [c["message"].strip() for c in result] == (

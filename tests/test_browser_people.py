@@ -108,6 +108,17 @@ def test_sign_in_push_and_find_on_home_and_summary(
     assert page.locator("#followers").inner_text() == "1"
     page.goto("/_admin/journal")
     assert page.locator("#journal").inner_text().count(names["hg"]) >= 1
+    # a phone, and the dark scheme
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"/{names['git']}")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the summary scrolls sideways on a phone ({width}px)"
+    shot(page, shots, "summary-phone")
+    page.emulate_media(color_scheme="dark")
+    page.goto("/")
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background != "rgb(251, 250, 248)", "no dark scheme"
+    shot(page, shots, "home-dark-phone")
     _no_errors(page)
 
 
@@ -219,13 +230,14 @@ def test_form_without_csrf_token_changes_nothing(page: Any, web_server: LiveServ
     assert "x@example.com" not in page.content()
 
 
-def test_sign_in_refusals(page: Any, web_server: LiveServer) -> None:
+def test_sign_in_refusals(page: Any, web_server: LiveServer, shots: Path) -> None:
     user = _user(web_server)
     page.goto("/_admin/login")
     page.get_by_label("User name or e-mail").fill(user["username"])
     page.get_by_label("Password").fill("wrong")
     page.get_by_role("button", name="Sign in", exact=True).click()
     assert "Wrong user name or password" in page.locator("[role=alert]").inner_text()
+    shot(page, shots, "sign-in-refused")
     web_server.ok("update_user", userid=user["username"], active=False)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in", exact=True).click()

@@ -21,13 +21,12 @@ from typing import Any
 import httpx
 import pytest
 
-from tests import wellformed
+from tests import pagecheck
 from tests.live import LiveServer, new_server, unique
 from tests.vcs_fixtures import HG, Built, build, epoch, git, hg, run
 
 KINDS = ["git", "hg"]
 PASSWORD = "correct horse battery"
-HTML = {"accept": "text/html,application/xhtml+xml"}
 
 
 def png(width: int = 3, height: int = 2) -> bytes:
@@ -57,20 +56,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     server.stop()
 
 
-def sign_in(server: LiveServer, username: str) -> httpx.Client:
-    client = httpx.Client(base_url=server.url, headers=HTML, timeout=30)
-    form = client.get("/_admin/login")
-    token = re.search(r'name="_csrf" value="([^"]+)"', form.text)
-    assert token, form.text
-    done = client.post(
-        "/_admin/login",
-        data={"_csrf": token[1], "username": username, "password": PASSWORD, "came_from": "/"},
-    )
-    assert done.status_code in (302, 303), done.text
-    assert "/_admin/login" not in done.headers["location"]
-    return client
-
-
 @dataclass
 class Site:
     kind: str
@@ -97,10 +82,9 @@ class Site:
         response = self.get(who, path, **params)
         assert response.status_code == status, (path, response.status_code, response.text[:2000])
         assert response.headers["content-type"].startswith("text/html")
+        assert response.headers["x-frame-options"] == "DENY"
         assert "Traceback" not in response.text
-        wellformed.check(response.text)
-        # the CSP allows no inline style or script: none may be in the page
-        assert " style=" not in response.text and "<script>" not in response.text
+        pagecheck.check_html(response.text)  # also: no inline script or style (the CSP)
         return response.text
 
 
@@ -108,7 +92,7 @@ def publish(kind: str, work: Path, dest: Path) -> None:
     if kind == "git":
         git(work, "push", "-q", str(dest), "refs/heads/*:refs/heads/*", "refs/tags/*:refs/tags/*")
     else:
-        hg(work, "push", "-q", "--new-branch", "-r", "all()", str(dest))
+        hg(work, "push", "-q", "--new-branch", "-r", "all()", "-B", "mark", str(dest))
 
 
 @pytest.fixture(scope="module")
@@ -168,9 +152,9 @@ def site(
     else:
         forked.commit("f1", {"fork.txt": "only in the fork\n"}, "fork work", epoch(9))
         hg(fork_work, "push", "-q", str(fork_path))
-    clients = {"anonymous": httpx.Client(base_url=live.url, headers=HTML, timeout=30)}
+    clients = {"anonymous": pagecheck.client(live)}
     for role, name in people.items():
-        clients[role] = sign_in(live, name)
+        clients[role] = pagecheck.signed_in(live, name, PASSWORD)
     yield Site(kind, live, built, public, private, fork, forked.ids["f1"], clients)
     for client in clients.values():
         client.close()
@@ -364,7 +348,7 @@ def test_private_repository_looks_missing(site: Site, rest: str) -> None:
     assert _main(outsider.text).replace(site.private, "X") == _main(missing.text).replace(
         missing_name, "X"
     )
-    wellformed.check(outsider.text)
+    pagecheck.check_html(outsider.text)
     # a browser that is not signed in is sent to sign in, whether or not the repository exists
     anonymous = site.get("anonymous", f"/{site.private}/{rest}")
     anonymous_missing = site.get("anonymous", f"/{missing_name}/{rest}")
@@ -393,7 +377,7 @@ def test_bad_revisions_and_paths_are_404_pages(site: Site, rest: str, text: str)
     assert response.status_code == 404, response.text[:1000]
     assert text in response.text.replace("&#96;", "`")
     assert "Traceback" not in response.text
-    wellformed.check(response.text)
+    pagecheck.check_html(response.text)
 
 
 def test_huge_diffs_are_cut_with_a_link_to_the_full_one(site: Site) -> None:
@@ -436,3 +420,64 @@ def test_changelog_pages(site: Site) -> None:
     assert 'rel="prev"' in second
     per_file = site.page("anonymous", f"/{site.public}/changelog/tip/paged.txt")
     assert per_file.count('class="msg"') == 20 and 'rel="next"' in per_file
+
+
+def test_repository_content_is_escaped_everywhere(site: Site) -> None:
+    evil = "<script>alert(1)</script>"
+    name = "x<img src=y onerror=alert(2)>.py"
+    site.built.commit(
+        "evil",
+        {name: f"print('{evil}')\n", "plain.txt": f"{evil}\n"},
+        f"message {evil} <b>bold</b>",
+        epoch(25),
+    )
+    publish(site.kind, site.built.work, site.server.home / "repos" / site.public)
+    rev = site.ids["evil"]
+    quoted = "x%3Cimg%20src%3Dy%20onerror%3Dalert%282%29%3E.py"
+    for path in (
+        f"/{site.public}/files/{rev}/",
+        f"/{site.public}/files/{rev}/{quoted}",
+        f"/{site.public}/files/{rev}/plain.txt",
+        f"/{site.public}/annotate/{rev}/plain.txt",
+        f"/{site.public}/changeset/{rev}",
+        f"/{site.public}/changelog",
+        f"/{site.public}/changelog/{rev}/plain.txt",
+    ):
+        text = site.page("anonymous", path)
+        assert "<script>alert" not in text and "<img src=y" not in text, path
+        assert "<b>bold" not in text, path
+    changeset = site.page("anonymous", f"/{site.public}/changeset/{rev}")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in changeset
+
+
+def test_branch_names_with_a_slash(site: Site) -> None:
+    work = site.built.work
+    if site.kind == "git":
+        git(work, "branch", "topic/one", site.ids["c2"])
+    else:
+        hg(work, "update", "-q", "-r", site.ids["c2"])
+        hg(work, "branch", "-q", "topic/one")
+        site.built.commit("t1", {"topic.txt": "topic\n"}, "topic work", epoch(26))
+        hg(work, "update", "-q", "-C", "default")
+    publish(site.kind, work, site.server.home / "repos" / site.public)
+    tree = site.page("anonymous", f"/{site.public}/files/topic/one/src")
+    assert ">main.py</a>" in tree and '<option value="topic/one" selected>' in tree
+    text = site.page("anonymous", f"/{site.public}/files/topic%2Fone/src/main.py")
+    assert "feature" in text
+    # the switcher's redirect and the page's own links keep the name whole
+    moved = site.get("anonymous", f"/{site.public}/files/tip/src/main.py", at="topic/one")
+    assert moved.headers["location"] == f"/{site.public}/files/topic%2Fone/src/main.py"
+    log = site.page("anonymous", f"/{site.public}/changelog/topic/one/src/main.py")
+    assert "feature work" in log and "master work" not in log
+    blame = site.page("anonymous", f"/{site.public}/annotate/topic/one/src/main.py")
+    assert site.ids["c2"][:8] in blame
+
+
+def test_an_empty_repository(site: Site) -> None:
+    name = unique(f"code-{site.kind}-empty-")
+    site.server.ok("create_repo", repo_name=name, repo_type=site.kind)
+    for who in ("anonymous", "admin"):
+        assert "This repository is empty" in site.page(who, f"/{name}/files/tip/")
+        assert "This repository is empty" in site.page(who, f"/{name}/changelog")
+        assert "Empty repository" in site.page(who, f"/{name}/changeset/tip", 404)
+        assert "Empty repository" in site.page(who, f"/{name}/files/tip/README", 404)

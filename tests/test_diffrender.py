@@ -76,3 +76,20 @@ def test_each_side_is_highlighted_as_one_text() -> None:
         "ctx",
     ]
     assert [(r.old, r.new) for r in view.rows[1:3]] == [(1, 1), (2, None)]
+
+
+def test_lru_keeps_within_its_count_and_weight() -> None:
+    from hearth.services.codeview import Lru
+
+    cache: Lru[str, bytes] = Lru(3, weigh=len, budget=10)
+    cache.put("a", b"1234")
+    cache.put("b", b"1234")
+    assert cache.get("a") == b"1234"  # a is now the most recent
+    cache.put("c", b"1234")  # 12 > 10: the least recent (b) goes
+    assert cache.get("b") is None and cache.get("a") and cache.get("c")
+    assert cache.put("huge", b"x" * 11) == b"x" * 11  # returned, not kept
+    assert cache.get("huge") is None and cache.get("a") and cache.get("c")
+    small: Lru[int, int] = Lru(2)
+    for n in range(5):
+        small.put(n, n)
+    assert [small.get(n) for n in range(5)] == [None, None, None, 3, 4]

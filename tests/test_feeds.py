@@ -22,7 +22,7 @@ import pytest
 
 from tests.live import LiveServer, new_server, unique
 from tests.test_web_views import issue_keys, new_user
-from tests.vcs_fixtures import Built, build, git, hg, make_git_history, run
+from tests.vcs_fixtures import Built, build, git, make_git_history, publish, run
 
 KINDS = ["git", "hg"]
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -114,19 +114,6 @@ def histories(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Built]:
     return {kind: build(kind, tmp_path_factory.mktemp(f"feed-{kind}")) for kind in KINDS}
 
 
-def publish(kind: str, work: Path, dest: Path) -> None:
-    if kind == "git":
-        git(work, "push", "-q", str(dest), "refs/heads/*:refs/heads/*", "refs/tags/*:refs/tags/*")
-    else:
-        hg(work, "push", "-q", "--new-branch", "-r", "all()", str(dest))
-
-
-def new_repo(server: LiveServer, kind: str, **fields: Any) -> dict[str, Any]:
-    return server.ok("create_repo", repo_name=unique(f"feed-{kind}-"), repo_type=kind, **fields)[
-        "repo"
-    ]
-
-
 @dataclass
 class Hosted:
     kind: str
@@ -160,7 +147,7 @@ def hosted(
     reader: dict[str, Any],
 ) -> Hosted:
     kind, built = request.param, histories[request.param]
-    public, private = new_repo(server, kind), new_repo(server, kind, private=True)
+    public, private = server.new_repo(kind), server.new_repo(kind, private=True)
     for repo in (public, private):
         publish(kind, built.work, server.home / "repos" / repo["repo_name"])
     server.ok(
@@ -207,7 +194,7 @@ def test_repository_feeds(server: LiveServer, hosted: Hosted) -> None:
 def test_more_changesets_than_feed_items(server: LiveServer, tmp_path: Path) -> None:
     """25 changesets: the 20 newest (setting ``feed_items``, default 20), newest first."""
     big = make_git_history(tmp_path, 25)
-    repo = new_repo(server, "git")
+    repo = server.new_repo("git")
     run(["git", "--git-dir", str(big), "push", "-q", str(server.home / "repos" / repo["repo_name"]),
          "master"])  # fmt: skip
     for kind in ("rss", "atom"):
@@ -216,7 +203,7 @@ def test_more_changesets_than_feed_items(server: LiveServer, tmp_path: Path) -> 
 
 
 def test_empty_repository_feed(server: LiveServer) -> None:
-    repo = new_repo(server, "hg")
+    repo = server.new_repo("hg")
     for kind in ("rss", "atom"):
         _, items = parse(server.client.get(f"/{repo['repo_name']}/feed/{kind}"), kind)
         assert items == []
@@ -245,7 +232,7 @@ def test_private_repository_feed_takes_a_key(
 
 def test_feed_escapes_what_it_carries(server: LiveServer, tmp_path: Path) -> None:
     """A message with markup and characters XML cannot hold still gives a valid document."""
-    repo = new_repo(server, "git")
+    repo = server.new_repo("git")
     work = tmp_path / "odd"
     run(["git", "init", "-q", "-b", "master", str(work)])
     (work / "<b>.txt").write_text("x\n")
@@ -267,8 +254,8 @@ PUBLIC_JOURNAL = {
 
 
 def test_public_journal(server: LiveServer, reader: dict[str, Any]) -> None:
-    hidden = new_repo(server, "git", private=True)
-    shown = [new_repo(server, "git")["repo_name"] for _ in range(2)]
+    hidden = server.new_repo("git", private=True)
+    shown = [server.new_repo("git")["repo_name"] for _ in range(2)]
     for kind, urls in PUBLIC_JOURNAL.items():
         for url in urls:
             for key in (None, reader["keys"]["feed"], reader["keys"]["expired"]):
@@ -288,8 +275,8 @@ def test_journal_of_followed_repositories(server: LiveServer) -> None:
     """The repositories a user follows (an owner follows what it owns); a user is required."""
     user, key = new_user(server, "follower")
     _, stranger_key = new_user(server, "stranger")
-    mine = [new_repo(server, kind, owner=user, private=True)["repo_name"] for kind in KINDS]
-    new_repo(server, "git")  # followed by nobody
+    mine = [server.new_repo(kind, owner=user, private=True)["repo_name"] for kind in KINDS]
+    server.new_repo("git")  # followed by nobody
     expired = issue_keys(server, user, key={"expires_in_days": 0})["key"]
     for kind in ("rss", "atom"):
         url = f"/_admin/journal/{kind}"

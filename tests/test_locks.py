@@ -9,7 +9,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -22,14 +21,8 @@ from tests.live import LiveServer, unique
 # --- the API ---------------------------------------------------------------------------------------
 
 
-def new_repo(server: LiveServer, **fields: Any) -> str:
-    name = unique("lk")
-    server.ok("create_repo", repo_name=name, repo_type="git", **fields)
-    return name
-
-
 def test_report_unlocked(server: LiveServer) -> None:
-    name = new_repo(server)
+    name = server.new_repo()["repo_name"]
     assert server.ok("lock", repoid=name) == {
         "repo": name,
         "locked": False,
@@ -42,7 +35,7 @@ def test_report_unlocked(server: LiveServer) -> None:
 
 
 def test_lock_report_unlock_by_admin(server: LiveServer) -> None:
-    name = new_repo(server)
+    name = server.new_repo()["repo_name"]
     before = time.time()
     result = server.ok("lock", repoid=name, locked=True)
     since = result.pop("locked_since")
@@ -91,7 +84,7 @@ def test_lock_report_unlock_by_admin(server: LiveServer) -> None:
 
 
 def test_lock_by_id_and_string_booleans(server: LiveServer) -> None:
-    name = new_repo(server)
+    name = server.new_repo()["repo_name"]
     repo_id = server.ok("get_repo", repoid=name)["repo_id"]
     assert server.ok("lock", repoid=repo_id, locked="true")["locked"] is True
     assert server.ok("lock", repoid=str(repo_id))["locked"] is True
@@ -100,7 +93,7 @@ def test_lock_by_id_and_string_booleans(server: LiveServer) -> None:
 
 def test_admin_locks_for_another_user(server: LiveServer) -> None:
     user, _ = server.new_user("lo")
-    name = new_repo(server)
+    name = server.new_repo()["repo_name"]
     result = server.ok("lock", repoid=name, locked=True, userid=user["username"])
     assert result["locked_by"] == user["username"]
     assert result["msg"] == f"User `{user['username']}` set lock state for repo `{name}` to `True`"
@@ -115,7 +108,7 @@ def test_admin_locks_for_another_user(server: LiveServer) -> None:
 
 
 def test_lock_errors(server: LiveServer) -> None:
-    name = new_repo(server)
+    name = server.new_repo()["repo_name"]
     missing = unique("nope")
     assert server.err("lock", repoid=missing) == f"repository `{missing}` does not exist"
     assert server.err("lock", repoid=name, userid=missing) == f"user `{missing}` does not exist"
@@ -129,7 +122,7 @@ def test_lock_errors(server: LiveServer) -> None:
 
 def test_non_admin_needs_write(server: LiveServer) -> None:
     user, key = server.new_user("nw")
-    name = new_repo(server)  # public: the user can read it
+    name = server.new_repo()["repo_name"]  # public: the user can read it
     assert server.ok("get_repo", key=key, repoid=name)["repo_name"] == name
     assert server.err("lock", key=key, repoid=name) == f"repository `{name}` does not exist"
     # the repository check comes before the self check
@@ -145,7 +138,7 @@ def test_non_admin_needs_write(server: LiveServer) -> None:
 def test_non_admin_self_only(server: LiveServer) -> None:
     user, key = server.new_user("so")
     other, _ = server.new_user("ot")
-    name = new_repo(server)
+    name = server.new_repo()["repo_name"]
     server.ok(
         "grant_user_permission", repoid=name, userid=user["username"], perm="repository.write"
     )
@@ -167,7 +160,7 @@ def test_non_admin_self_only(server: LiveServer) -> None:
 def test_get_locks_non_admin_sees_only_own(server: LiveServer) -> None:
     """README #6: without ``userid`` a non-admin gets their own locks, not every lock."""
     user, key = server.new_user("gl")
-    mine, admins = new_repo(server), new_repo(server)
+    mine, admins = server.new_repo()["repo_name"], server.new_repo()["repo_name"]
     server.ok(
         "grant_user_permission", repoid=mine, userid=user["username"], perm="repository.write"
     )
@@ -191,7 +184,7 @@ def test_get_locks_non_admin_sees_only_own(server: LiveServer) -> None:
 
 def test_lock_on_private_repo_hidden_from_other_users(server: LiveServer) -> None:
     _, key = server.new_user("pv")
-    name = new_repo(server, private=True)
+    name = server.new_repo(private=True)["repo_name"]
     assert server.err("lock", key=key, repoid=name) == f"repository `{name}` does not exist"
     server.ok("lock", repoid=name, locked=True)
     assert name not in [r["repo_name"] for r in server.ok("get_locks", key=key)]

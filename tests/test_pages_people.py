@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from tests.live import LiveServer, unique
-from tests.pagecheck import check_html, client, csrf_of, page_of, signed_in
+from tests.pagecheck import HTML, check_html, client, csrf_of, page_of, signed_in
 from tests.vcs_clients import ADMIN, Clients, repo_url
 
 PASSWORD = "pw-Secret-42"
@@ -72,7 +72,16 @@ def world(server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> Itera
         for name in (public[kind], private[kind]):
             work = clients.seeded(kind)
             clients.commit(kind, work, "README.md", "# Hello\n\n<script>alert(1)</script>\n")
-            clients.push(kind, work, repo_url(server, name, *ADMIN))
+            url = repo_url(server, name, *ADMIN)
+            clients.push(kind, work, url)
+            if kind == "git":
+                clients.git("tag", "v1.0", cwd=work)
+                clients.git("push", "-q", url, "refs/tags/v1.0", cwd=work)
+            else:
+                clients.hg("bookmark", "mark-one", cwd=work)
+                # no new changesets: hg exits 1, and exports the bookmark
+                pushed = clients.hg("push", "-B", "mark-one", url, cwd=work, check=False)
+                assert "exporting bookmark mark-one" in pushed.stdout, pushed.stdout
             tips[name] = clients.tip(kind, work)
     yield World(server, group, public, private, reader, stranger, tips)
 
@@ -126,9 +135,22 @@ def test_summary(world: World, kind: str, who: str) -> None:
     assert ('name="follows_repository_id"' in text) == (who != "anonymous")
     branch = "master" if kind == "git" else "default"
     assert f'href="/{name}/files/{branch}/"' in text
+    if kind == "git":
+        assert 'id="tags"' in text and f'href="/{name}/files/v1.0/"' in text
+    else:
+        assert 'id="bookmarks"' in text and f'href="/{name}/files/mark-one/"' in text
     if who != "anonymous":
         user = "admin" if who == "admin" else world.reader["username"]
         assert f'value="http://{user}@{world.server.url.split("://")[1]}/{name}"' in text
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_summary_of_an_empty_repository(world: World, kind: str) -> None:
+    name = f"{world.group}/{unique('empty' + kind)}"
+    world.server.ok("create_repo", repo_name=name, repo_type=kind)
+    text = page_of(_as(world, "admin"), f"/{name}")
+    assert "This repository is empty" in text
+    assert ("git push origin" in text) == (kind == "git")
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -204,16 +226,20 @@ def test_home_paginates_sorts_and_filters(server: LiveServer) -> None:
         server.ok("create_repo", repo_name=name, repo_type="git")
     admin = signed_in(server, *ADMIN)
     first = page_of(admin, f"/{group}")
-    assert "55 repositories" in first and "Page 1 of 2" in first
+    assert first.count("<tr data-name=") == 50 and 'rel="next"' in first
     assert f'href="/{names[0]}"' in first and f'href="/{names[50]}"' not in first
     second = page_of(admin, f"/{group}?sort=name&page=2")
     assert [f'href="/{n}"' in second for n in names[50:]] == [True] * 5
+    assert second.count("<tr data-name=") == 5 and 'rel="next"' not in second
+    assert 'rel="prev"' in second
     backwards = page_of(admin, f"/{group}?sort=-name")
     assert backwards.index(names[54]) < backwards.index(names[53])
-    found = page_of(admin, f"/?q={quote(group + '/r01')}")
-    assert "10 repositories" in found
-    assert page_of(admin, f"/{group}?page=99").count("Page 2 of 2") == 1
+    found = page_of(admin, f"/?q={quote(group + '/R01')}")  # any case
+    assert found.count("<tr data-name=") == 10
+    assert "No more repositories" in page_of(admin, f"/{group}?page=99")
     assert page_of(admin, "/?sort=nonsense&page=x")  # bad parameters fall back
+    # a LIKE wildcard in the query is taken literally
+    assert "<tr data-name=" not in page_of(admin, f"/?q={quote(group + '/r0_1')}")
 
 
 # --- sessions ----------------------------------------------------------------------------------------
@@ -257,12 +283,36 @@ def test_sign_in_rules(server: LiveServer) -> None:
     assert user["username"] in page_of(browser, "/_admin/my_account")
 
 
+def test_ip_rules_apply_to_sign_in_and_sessions(server: LiveServer) -> None:
+    user = _user(server)
+    browser = signed_in(server, user["username"], PASSWORD)
+    server.cli("admin", "ip-rule", "add", user["username"], "10.0.0.0/8")
+    try:
+        assert browser.get("/_admin/my_account").status_code == 302  # the session stops working
+        fresh = client(server)
+        token = csrf_of(fresh.get("/_admin/login").text)
+        refused = fresh.post(
+            "/_admin/login",
+            data={"username": user["username"], "password": PASSWORD, "_csrf": token},
+        )
+        assert refused.status_code == 403 and "not allowed" in refused.text
+        assert "hearth_session" not in fresh.cookies
+    finally:
+        server.cli("admin", "ip-rule", "remove", user["username"], "10.0.0.0/8")
+    assert browser.get("/_admin/my_account").status_code == 200
+
+
 def test_secure_cookie_behind_https(make_server: Any) -> None:
     live = make_server(canonical_url="https://hearth.example")
-    browser = client(live)
-    token = csrf_of(browser.get("/_admin/login").text)
-    answer = browser.post(
-        "/_admin/login", data={"username": "admin", "password": ADMIN[1], "_csrf": token}
+    form = httpx.get(f"{live.url}/_admin/login", headers=HTML)
+    csrf_cookie = form.headers["set-cookie"]
+    assert "; Secure" in csrf_cookie
+    nonce = csrf_cookie.split(";", 1)[0].split("=", 1)[1]
+    # the browser sends a Secure cookie back over https only: send it as it would
+    answer = httpx.post(
+        f"{live.url}/_admin/login",
+        data={"username": "admin", "password": ADMIN[1], "_csrf": csrf_of(form.text)},
+        headers={**HTML, "cookie": f"hearth_csrf={nonce}"},
     )
     assert answer.status_code == 303
     assert "; Secure" in answer.headers["set-cookie"]
@@ -453,3 +503,57 @@ def test_no_template_left_unused(world: World) -> None:
     code = "".join(p.read_text() for p in root.parent.glob("*.py"))
     for template in root.glob("*.html"):
         assert template.name in code or template.name in sources, template.name
+
+
+def test_listing_agrees_with_the_permission_levels(world: World) -> None:
+    """``permissions.repo_readable`` (what the listing filters with) decides as ``repo_levels``."""
+    from hearth.db.session import Database
+    from hearth.services import bootstrap, catalogue, lookup, permissions
+
+    database = Database(world.server.database_url)
+    try:
+        with database.sessions() as db:
+            default_id = bootstrap.default_user_id(db)
+            assert default_id is not None
+            users = [world.reader["username"], world.stranger["username"], "default", "admin"]
+            for name in users:
+                actor = permissions.actor_for(db, lookup.user(db, name), default_id)
+                listed: set[int] = set()
+                page = 1
+                while True:
+                    found = catalogue.listing(db, actor, database.codepoint, page=page)
+                    listed |= {row.repo_id for row in found.repos}
+                    if not found.has_next:
+                        break
+                    page += 1
+                levels = permissions.repo_levels(db, actor)
+                readable = {r for r, level in levels.items() if level >= permissions.Level.READ}
+                ready = {r for r in readable if lookup.repository(db, r).state == "ready"}
+                assert listed == ready, name
+                assert (lookup.repository(db, world.private["git"]).repo_id in listed) == (
+                    name in (world.reader["username"], "admin")
+                )
+    finally:
+        database.dispose()
+
+
+def test_journal_pages(server: LiveServer) -> None:
+    user = _user(server)
+    name = unique("busy")
+    server.ok("create_repo", repo_name=name, repo_type="git", owner=user["username"])
+    browser = signed_in(server, user["username"], PASSWORD)
+    text = page_of(browser, f"/{name}")
+    token, repo_id = csrf_of(text), re.search(r'follows_repository_id" value="(\d+)"', text)
+    assert repo_id is not None
+    # the owner follows already: unfollow, follow, … 56 journal entries, ending followed
+    for turn in range(56):
+        follow = "0" if turn % 2 == 0 else "1"
+        browser.post(
+            "/_admin/toggle_following",
+            data={"_csrf": token, "follows_repository_id": repo_id.group(1), "follow": follow},
+        )
+    first = page_of(browser, "/_admin/journal")
+    assert first.count('<li class="changes" id="entry-') == 50 and 'rel="next"' in first
+    second = page_of(browser, "/_admin/journal?page=2")
+    assert 0 < second.count('<li class="changes" id="entry-') <= 50 and 'rel="prev"' in second
+    assert "No more entries" in page_of(browser, "/_admin/journal?page=99")

@@ -42,11 +42,6 @@ def new_group(server: LiveServer, name: str | None = None, **fields: Any) -> dic
     return server.ok("create_repo_group", group_name=name or unique("g"), **fields)["repo_group"]
 
 
-def new_repo(server: LiveServer, name: str, **fields: Any) -> dict[str, Any]:
-    fields.setdefault("repo_type", "git")
-    return server.ok("create_repo", repo_name=name, **fields)["repo"]
-
-
 def members(server: LiveServer, kind: str, name: str) -> dict[str, str]:
     """``{holder: permission}`` of a group (``kind`` "group") or a repository (``kind`` "repo")."""
     if kind == "group":
@@ -61,9 +56,9 @@ def tree(server: LiveServer) -> dict[str, Any]:
     top = unique("tree")
     new_group(server, top)
     new_group(server, f"{top}/sub")
-    new_repo(server, f"{top}/r")
-    new_repo(server, f"{top}/p", private=True)
-    new_repo(server, f"{top}/sub/r2", repo_type="hg")
+    server.new_repo(name=f"{top}/r")
+    server.new_repo(name=f"{top}/p", private=True)
+    server.new_repo(name=f"{top}/sub/r2", repo_type="hg")
     return {"top": top, "sub": f"{top}/sub", "repos": [f"{top}/r", f"{top}/p", f"{top}/sub/r2"]}
 
 
@@ -126,7 +121,7 @@ def test_kinds_are_checked(server: LiveServer) -> None:
 def test_get_repo_group_shape_and_lookup_by_id_and_name(server: LiveServer) -> None:
     parent = new_group(server)
     child = new_group(server, f"{parent['group_name']}/{unique('c')}")
-    repo = new_repo(server, f"{child['group_name']}/{unique('r')}")
+    repo = server.new_repo(name=f"{child['group_name']}/{unique('r')}")
     for ref in (child["group_id"], str(child["group_id"]), child["group_name"]):
         got = server.ok("get_repo_group", repogroupid=ref)
         assert list(got) == [*GROUP_KEYS, "members"]
@@ -224,7 +219,7 @@ def test_duplicates_compare_full_paths(server: LiveServer) -> None:
 def test_repository_at_the_path(server: LiveServer) -> None:
     """README #39: the other kind holds the path."""
     parent = new_group(server)["group_name"]
-    repo = new_repo(server, f"{parent}/{unique('r')}")["repo_name"]
+    repo = server.new_repo(name=f"{parent}/{unique('r')}")["repo_name"]
     last = repo.rpartition("/")[2]
     assert server.err("create_repo_group", group_name=last, parent=parent) == (
         f"repo `{repo}` already exist"
@@ -461,7 +456,7 @@ def test_rename_is_case_exact(server: LiveServer) -> None:
     upper = low.upper()
     new_group(server, low)
     new_group(server, upper)
-    new_repo(server, f"{upper}/r")
+    server.new_repo(name=f"{upper}/r")
     renamed = unique("moved")
     server.ok("update_repo_group", repogroupid=low, group_name=renamed)
     assert server.ok("get_repo", repoid=f"{upper}/r")["repo_name"] == f"{upper}/r"

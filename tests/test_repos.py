@@ -16,11 +16,6 @@ TYPES = ["git", "hg"]
 HG = str(Path(os.sys.executable).with_name("hg"))
 
 
-def make_repo(server: LiveServer, repo_type: str, key: str | None = None, **args) -> dict:
-    name = args.pop("repo_name", None) or unique("r")
-    return server.ok("create_repo", key, repo_name=name, repo_type=repo_type, **args)["repo"]
-
-
 def on_disk(server: LiveServer, name: str) -> Path:
     return server.home / "repos" / name
 
@@ -88,8 +83,8 @@ def test_create_repo_defaults(server: LiveServer) -> None:
 
 
 def test_landing_rev_forms(server: LiveServer) -> None:
-    assert make_repo(server, "hg", landing_rev="tip")["landing_rev"] == ["rev", "tip"]
-    assert make_repo(server, "git", landing_rev="branch:master")["landing_rev"] == [
+    assert server.new_repo("hg", landing_rev="tip")["landing_rev"] == ["rev", "tip"]
+    assert server.new_repo("git", landing_rev="branch:master")["landing_rev"] == [
         "branch",
         "master",
     ]
@@ -102,7 +97,7 @@ def test_landing_rev_forms(server: LiveServer) -> None:
 
 def test_create_in_new_nested_groups(server: LiveServer) -> None:
     top = unique("g")
-    repo = make_repo(server, "git", repo_name=f"{top}/sub/name")
+    repo = server.new_repo("git", name=f"{top}/sub/name")
     assert repo["repo_name"] == f"{top}/sub/name"
     assert on_disk(server, f"{top}/sub/name").is_dir()
 
@@ -133,13 +128,13 @@ def test_invalid_repository_names(server: LiveServer, name: str, reason: str) ->
 
 
 def test_create_errors_in_order(server: LiveServer) -> None:
-    repo = make_repo(server, "hg")
+    repo = server.new_repo("hg")
     assert (
         server.err("create_repo", repo_name=repo["repo_name"])
         == f"repo `{repo['repo_name']}` already exist"
     )
     group = unique("grp")
-    make_repo(server, "hg", repo_name=f"{group}/inside")
+    server.new_repo("hg", name=f"{group}/inside")
     assert server.err("create_repo", repo_name=group) == f"repo group `{group}` already exist"
     bad_type = unique("bt")
     assert (
@@ -177,7 +172,7 @@ def test_unreachable_clone_uri_leaves_nothing(server: LiveServer) -> None:
 
 def test_non_admin_creation_rules(server: LiveServer) -> None:
     user, key = server.new_user()
-    mine = make_repo(server, "git", key)
+    mine = server.new_repo("git", key=key)
     assert mine["owner"] == user["username"]
     # the owner has admin on their repository without any row
     assert server.ok("get_repo", key, repoid=mine["repo_name"])["members"] == [
@@ -188,9 +183,7 @@ def test_non_admin_creation_rules(server: LiveServer) -> None:
         == "Only an admin can specify `owner` param"
     )
     group = unique("g")
-    make_repo(
-        server, "hg", repo_name=f"{group}/x"
-    )  # the group exists, the user has only group.read
+    server.new_repo("hg", name=f"{group}/x")  # the group exists, the user has only group.read
     assert (
         server.err("create_repo", key, repo_name=f"{group}/mine")
         == f"no permission to create repo in {group}"
@@ -239,7 +232,7 @@ def test_eight_concurrent_creates_one_wins(server: LiveServer) -> None:
 def test_last_changeset_and_revision_names(
     server: LiveServer, repo_type: str, tmp_path: Path
 ) -> None:
-    repo = make_repo(server, repo_type)
+    repo = server.new_repo(repo_type)
     push_commit(server, repo, tmp_path, "hello")
     # the cache is refreshed on invalidate_cache (pushes over HTTP refresh it themselves)
     result = server.ok("invalidate_cache", repoid=repo["repo_id"])
@@ -259,7 +252,7 @@ def test_last_changeset_and_revision_names(
 
 
 def test_get_repo_cache_false_recomputes(server: LiveServer, tmp_path: Path) -> None:
-    repo = make_repo(server, "git")
+    repo = server.new_repo("git")
     push_commit(server, repo, tmp_path)
     assert server.ok("get_repo", repoid=repo["repo_name"])["last_changeset"]["revision"] == -1
     assert (
@@ -272,7 +265,7 @@ def test_get_repos_orders(server: LiveServer) -> None:
     _user, key = server.new_user()
     names = [unique("Zz"), unique("aa"), unique("Mm")]
     for name in names:
-        make_repo(server, "hg", key, repo_name=name)
+        server.new_repo("hg", key=key, name=name)
     as_admin = [r["repo_id"] for r in server.ok("get_repos")]
     assert as_admin == sorted(as_admin)
     as_user = [r["repo_name"] for r in server.ok("get_repos", key)]
@@ -285,8 +278,8 @@ def test_get_repos_root_is_case_sensitive(server: LiveServer) -> None:
     """``Grp`` and ``grp`` are different groups: listing one never shows the other's repositories
     (SQLite's LIKE would match both)."""
     base = unique("case")
-    upper = make_repo(server, "git", repo_name=f"{base.capitalize()}/sub/one")
-    lower = make_repo(server, "git", repo_name=f"{base}/sub/two")
+    upper = server.new_repo("git", name=f"{base.capitalize()}/sub/one")
+    lower = server.new_repo("git", name=f"{base}/sub/two")
     listed = [r["repo_name"] for r in server.ok("get_repos", root=base.capitalize())]
     assert listed == [upper["repo_name"]]
     listed = [r["repo_name"] for r in server.ok("get_repos", root=base)]
@@ -294,7 +287,7 @@ def test_get_repos_root_is_case_sensitive(server: LiveServer) -> None:
 
 
 def test_clone_uri_password_masked_for_non_admins(server: LiveServer) -> None:
-    repo = make_repo(server, "git")
+    repo = server.new_repo("git")
     uri = "https://bob:hunter2@example.com/x.git"
     server.ok("update_repo", repoid=repo["repo_id"], clone_uri=uri)
     _, key = server.new_user()
@@ -324,8 +317,8 @@ def test_permission_matrix(server: LiveServer) -> None:
     reader, reader_key = server.new_user("rd")
     member, member_key = server.new_user("mem")
     stranger, stranger_key = server.new_user("str")
-    public = make_repo(server, "hg", owner_key)["repo_name"]
-    private = make_repo(server, "git", owner_key, private=True)["repo_name"]
+    public = server.new_repo("hg", key=owner_key)["repo_name"]
+    private = server.new_repo("git", key=owner_key, private=True)["repo_name"]
     group = server.ok("create_user_group", group_name=unique("ug"))["user_group"]["group_name"]
     server.ok("add_user_to_user_group", usergroupid=group, userid=member["username"])
     server.ok(
@@ -369,7 +362,7 @@ def test_permission_matrix(server: LiveServer) -> None:
 
 
 def test_default_user_rows_and_members_order(server: LiveServer) -> None:
-    repo = make_repo(server, "hg")["repo_name"]
+    repo = server.new_repo("hg")["repo_name"]
     a, _ = server.new_user()
     b, _ = server.new_user()
     server.ok("grant_user_permission", repoid=repo, userid=a["username"], perm="repository.write")
@@ -388,7 +381,7 @@ def test_default_user_rows_and_members_order(server: LiveServer) -> None:
 
 
 def test_grant_errors(server: LiveServer) -> None:
-    repo = make_repo(server, "hg")["repo_name"]
+    repo = server.new_repo("hg")["repo_name"]
     user, key = server.new_user()
     assert (
         server.err("grant_user_permission", repoid="nope-x", userid="admin", perm="repository.read")
@@ -428,7 +421,7 @@ def test_grant_errors(server: LiveServer) -> None:
 
 def test_user_group_grant_rules(server: LiveServer) -> None:
     _owner, owner_key = server.new_user()
-    repo = make_repo(server, "git", owner_key)["repo_name"]
+    repo = server.new_repo("git", key=owner_key)["repo_name"]
     group = server.ok("create_user_group", group_name=unique("ug"))["user_group"]["group_name"]
     assert (
         server.err("grant_user_group_permission", repoid=repo, usergroupid=group, perm="group.read")
@@ -475,10 +468,10 @@ def test_user_group_grant_rules(server: LiveServer) -> None:
 
 @pytest.mark.parametrize("repo_type", TYPES)
 def test_rename_and_move_into_group(server: LiveServer, repo_type: str, tmp_path: Path) -> None:
-    repo = make_repo(server, repo_type)
+    repo = server.new_repo(repo_type)
     push_commit(server, repo, tmp_path)
     group = unique("dest")
-    make_repo(server, "hg", repo_name=f"{group}/placeholder")
+    server.new_repo("hg", name=f"{group}/placeholder")
     new_last = unique("moved")
     result = server.ok("update_repo", repoid=repo["repo_id"], name=new_last, group=group)
     assert result["msg"] == f"updated repo ID:{repo['repo_id']} {group}/{new_last}"
@@ -499,8 +492,8 @@ def test_rename_and_move_into_group(server: LiveServer, repo_type: str, tmp_path
 
 
 def test_update_errors(server: LiveServer) -> None:
-    repo = make_repo(server, "git")
-    other = make_repo(server, "git")
+    repo = server.new_repo("git")
+    other = server.new_repo("git")
     rid = repo["repo_id"]
     assert server.err("update_repo", repoid="missing-r") == "repository `missing-r` does not exist"
     assert (
@@ -528,7 +521,7 @@ def test_update_errors(server: LiveServer) -> None:
 
 
 def test_update_fields_and_null_means_unchanged(server: LiveServer) -> None:
-    repo = make_repo(server, "hg")
+    repo = server.new_repo("hg")
     user, _ = server.new_user()
     updated = server.ok(
         "update_repo", repoid=repo["repo_name"], description="new d", enable_downloads=True, enable_locking="true",
@@ -545,7 +538,7 @@ def test_update_fields_and_null_means_unchanged(server: LiveServer) -> None:
 
 def test_non_admin_top_level_rename_needs_create_permission(server: LiveServer) -> None:
     _user, key = server.new_user()
-    repo = make_repo(server, "hg", key)
+    repo = server.new_repo("hg", key=key)
     # default permissions include hg.create.repository: allowed
     new = unique("rn")
     assert (
@@ -557,7 +550,7 @@ def test_non_admin_top_level_rename_needs_create_permission(server: LiveServer) 
         == "Only an admin can specify `owner` param"
     )
     group = unique("g")
-    make_repo(server, "hg", repo_name=f"{group}/x")
+    server.new_repo("hg", name=f"{group}/x")
     assert (
         server.err("update_repo", key, repoid=repo["repo_id"], group=group)
         == f"no permission to create (or move) repo in {group}"
@@ -569,7 +562,7 @@ def test_non_admin_top_level_rename_needs_create_permission(server: LiveServer) 
 
 @pytest.mark.parametrize("repo_type", TYPES)
 def test_fork_of_a_fork(server: LiveServer, repo_type: str, tmp_path: Path) -> None:
-    source = make_repo(server, repo_type)
+    source = server.new_repo(repo_type)
     push_commit(server, source, tmp_path)
     first = f"{unique('fk')}/one"
     result = server.ok("fork_repo", repoid=source["repo_name"], fork_name=first)
@@ -596,7 +589,7 @@ def test_fork_of_a_fork(server: LiveServer, repo_type: str, tmp_path: Path) -> N
 
 
 def test_fork_permissions(server: LiveServer) -> None:
-    source = make_repo(server, "git", private=True)
+    source = server.new_repo("git", private=True)
     user, key = server.new_user()
     server.ok(
         "grant_user_permission",
@@ -633,7 +626,7 @@ def test_fork_permissions(server: LiveServer) -> None:
 
 @pytest.mark.parametrize("repo_type", TYPES)
 def test_delete_with_forks(server: LiveServer, repo_type: str) -> None:
-    source = make_repo(server, repo_type)
+    source = server.new_repo(repo_type)
     name = source["repo_name"]
     fork1, fork2 = unique("f1"), unique("f2")
     server.ok("fork_repo", repoid=name, fork_name=fork1)
@@ -660,20 +653,20 @@ def test_delete_with_forks(server: LiveServer, repo_type: str) -> None:
 
 
 def test_delete_detach(server: LiveServer) -> None:
-    source = make_repo(server, "git")
+    source = server.new_repo("git")
     fork = unique("fd")
     server.ok("fork_repo", repoid=source["repo_id"], fork_name=fork)
     result = server.ok("delete_repo", repoid=source["repo_id"], forks="detach")
     assert result["msg"] == f"Deleted repository `{source['repo_name']}` Detached 1 forks"
     assert server.ok("get_repo", repoid=fork)["fork_of"] is None
-    lone = make_repo(server, "hg")
+    lone = server.new_repo("hg")
     assert server.ok("delete_repo", repoid=lone["repo_name"], forks="detach")["msg"].endswith(
         " Detached 0 forks"
     )
 
 
 def test_delete_needs_repo_admin(server: LiveServer) -> None:
-    repo = make_repo(server, "hg")
+    repo = server.new_repo("hg")
     user, key = server.new_user()
     server.ok(
         "grant_user_permission",

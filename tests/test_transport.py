@@ -824,13 +824,13 @@ def test_no_server_children_left(transport: TransportServer, tmp_path: Path) -> 
 _PIPES_SCRIPT = """
 import asyncio, os, sys
 import uvloop
-from hearth.smarthttp import gitproto
+from hearth.smarthttp import childproc
 
 async def scenario():
     out_r, out_w = os.pipe()
     in_r, in_w = os.pipe()
-    reader_transport, _ = await gitproto._stdout_reader(out_r)
-    writer = await gitproto._stdin_writer(in_w)
+    reader_transport, _ = await childproc.stdout_reader(out_r)
+    writer = await childproc.stdin_writer(in_w)
     print(out_r, in_w, flush=True)
     os.close(out_w)  # end of file: the transport closes itself
     writer.close()

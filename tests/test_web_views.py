@@ -36,6 +36,7 @@ from tests.vcs_fixtures import (
     clean_env,
     git,
     hg,
+    publish,
     run,
     tree_of_dir,
     unpack,
@@ -72,19 +73,6 @@ def farm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     )
     yield live
     live.stop()
-
-
-def publish(kind: str, work: Path, dest: Path) -> None:
-    if kind == "git":
-        git(work, "push", "-q", str(dest), "refs/heads/*:refs/heads/*", "refs/tags/*:refs/tags/*")
-    else:
-        hg(work, "push", "-q", "--new-branch", "-r", "all()", str(dest))
-
-
-def new_repo(server: LiveServer, kind: str, **fields: Any) -> dict[str, Any]:
-    fields.setdefault("enable_downloads", True)
-    name = unique(f"web-{kind}-")
-    return server.ok("create_repo", repo_name=name, repo_type=kind, **fields)["repo"]
 
 
 def issue_keys(server: LiveServer, username: str, **specs: dict[str, Any]) -> dict[str, str]:
@@ -158,8 +146,8 @@ class Site:
 
 
 def make_site(server: LiveServer, kind: str, built: Built, people: People) -> Site:
-    public = new_repo(server, kind)
-    private = new_repo(server, kind, private=True)
+    public = server.new_repo(kind, enable_downloads=True)
+    private = server.new_repo(kind, enable_downloads=True, private=True)
     for repo in (public, private):
         publish(kind, built.work, server.home / "repos" / repo["repo_name"])
     server.ok(
@@ -437,7 +425,7 @@ def test_raw_files_are_never_html(farm: LiveServer, tmp_path: Path) -> None:
         "blob.dat": "application/octet-stream",
         "notes.txt": TEXT,
     }
-    repo = new_repo(farm, "git")
+    repo = farm.new_repo("git", enable_downloads=True)
     work = tmp_path / "mixed"
     run(["git", "init", "-q", "-b", "master", str(work)], env=clean_env(tmp_path))
     for path, content in files.items():
@@ -461,7 +449,7 @@ def test_big_raw_files_stream_whole_and_typed(farm: LiveServer, tmp_path: Path) 
     fake_png = ("ü" * 700_000).encode()  # text under an image name: must stay text/plain
     files = {"big.txt": big_text, "big.bin": big_binary, "fake.png": fake_png}
     for kind in KINDS:
-        repo = new_repo(farm, kind)
+        repo = farm.new_repo(kind, enable_downloads=True)
         work = tmp_path / kind
         if kind == "git":
             run(["git", "init", "-q", "-b", "master", str(work)], env=clean_env(tmp_path))
@@ -599,7 +587,7 @@ def test_diff_options(farm: LiveServer, site: Site, tmp_path: Path) -> None:
     narrow = get(farm, url + "?context=0").content
     assert re.search(rb"^@@ -1(,1)? \+1(,1)? @@$", narrow, re.M) and b"\n world\n" not in narrow
 
-    repo = new_repo(farm, site.kind)
+    repo = farm.new_repo(site.kind, enable_downloads=True)
     dest = farm.home / "repos" / repo["repo_name"]
     if site.kind == "git":
         work = tmp_path / "ws"
@@ -713,17 +701,17 @@ def test_archive_errors(farm: LiveServer, site: Site) -> None:
     )
     assert answer(get(farm, f"/{name}/archive/tip.rar")) == (404, TEXT, b"Unknown archive type")
     assert answer(get(farm, f"/{name}/archive/tip")) == (404, TEXT, b"Unknown archive type")
-    empty = new_repo(farm, site.kind)
+    empty = farm.new_repo(site.kind, enable_downloads=True)
     assert answer(get(farm, f"/{empty['repo_name']}/archive/tip.zip")) == (
         404,
         TEXT,
         b"Empty repository",
     )
-    closed = new_repo(farm, site.kind, enable_downloads=False)
+    closed = farm.new_repo(site.kind, enable_downloads=False)
     disabled = get(farm, f"/{closed['repo_name']}/archive/tip.zip")
     assert answer(disabled) == (403, TEXT, b"Downloads disabled")
     assert_safe(disabled)
-    hidden = new_repo(farm, site.kind, enable_downloads=False, private=True)
+    hidden = farm.new_repo(site.kind, enable_downloads=False, private=True)
     assert answer(get(farm, f"/{hidden['repo_name']}/archive/tip.zip")) == NOT_FOUND
 
 

@@ -277,3 +277,13 @@ def unpack(kind: str, data: bytes) -> dict[str, bytes]:
             return {i.filename: zf.read(i) for i in zf.infolist() if not i.is_dir()}
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz" if kind == "tgz" else "r:bz2") as tf:
         return {m.name: tf.extractfile(m).read() for m in tf.getmembers() if m.isfile()}  # type: ignore[union-attr]
+
+
+def publish(kind: str, work: Path, dest: Path, bookmarks: tuple[str, ...] = ()) -> None:
+    """Publish everything of the working repository ``work`` to the served repository ``dest``."""
+    if kind == "git":
+        git(work, "push", "-q", str(dest), "refs/heads/*:refs/heads/*", "refs/tags/*:refs/tags/*")
+    else:
+        # -B alone would push only the bookmark's ancestors: name every changeset too
+        marks = [f"-B{b}" for b in bookmarks]
+        hg(work, "push", "-q", "--new-branch", "-r", "all()", *marks, str(dest))

@@ -201,7 +201,6 @@ TEXTS: dict[str, str] = {
     "web_compare_types": "Cannot compare a {a} repository with a {b} repository",
     "web_internal": "Internal server error (incident {incident})",
     "web_form_too_large": "The form is too large",
-    "web_group_not_found": "Not found",
     "web_wrong_password": "The current password is wrong",
     "web_password_mismatch": "The two new passwords differ",
     "web_password_short": "The new password must have at least {n} characters",

@@ -10,40 +10,37 @@ request                                                    handler
 =========================================================  ====================================
 git smart HTTP (``info/refs?service=``, ``git-*-pack``)    ``smarthttp.git.serve``
 Mercurial wire protocol (``cmd=``, ``X-HgArg-*``, Accept)  ``smarthttp.hg.serve``
-a page (``/<repo>``, ``/<repo>/<page>/…``, a group)         ``web.repopages.dispatch``
 anything else below an existing repository                 ``web.views.handle``
 anything else                                              404 ``Not found``
 =========================================================  ====================================
 
 A git or hg request for a repository that does not exist still goes to its handler with ``repo`` None:
-the answer (401 or 404) must not tell a missing repository from a private one (§5).
+the answer (401 or 404) must not tell a missing repository from a private one (§5). The
+repository is a plain :class:`~hearth.services.lookup.RepoRef` resolved by a service: no edge sees a
+database row or session.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from starlette.concurrency import run_in_threadpool
-from starlette.types import Receive, Send
-from starlette.types import Scope as AsgiScope
+from starlette.types import Receive, Scope, Send
 
-from hearth.db.models import Repository
 from hearth.errors import TEXTS
 from hearth.services import lookup
-from hearth.services.webviews import RepoRef
+from hearth.services.lookup import RepoRef
+from hearth.smarthttp import answers, gitproto, hgproto
 from hearth.smarthttp import git as git_http
-from hearth.smarthttp import gitproto, hgproto
 from hearth.smarthttp import hg as hg_http
-from hearth.web import repopages, views
+from hearth.web import views
 
 if TYPE_CHECKING:
     from hearth.runtime import Runtime
 
 log = logging.getLogger("hearth.routing")
-
-Scope = dict[str, Any]
 
 
 class RepositoryRouter:
@@ -52,15 +49,11 @@ class RepositoryRouter:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
 
-    def _resolve(self, path: str) -> tuple[Repository, str] | None:
+    def _resolve(self, path: str) -> tuple[RepoRef, str] | None:
         with self.runtime.database.sessions() as db:
-            found = lookup.repository_by_path(db, path)
-            if found is not None:
-                db.expunge(found[0])
-            return found
+            return lookup.ref_by_path(db, path)
 
-    async def __call__(self, asgi_scope: AsgiScope, receive: Receive, send: Send) -> None:
-        scope = cast(Scope, asgi_scope)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
         path = unquote(scope.get("path", "")).strip("/")
@@ -80,15 +73,12 @@ class RepositoryRouter:
         hg_request = hgproto.parse_hg_request(query, scope.get("headers", ()))
         if hg_request is not None and (repo is None or repo.repo_type == "hg"):
             if repo is not None and rest:
-                await gitproto.send_text(send, 404, TEXTS["vcs_not_found"])
+                await answers.send_text(send, 404, TEXTS["vcs_not_found"])
                 return
             await hg_http.serve(self.runtime, scope, receive, send, repo, hg_request, path)
             return
 
-        ref = RepoRef.of(repo) if repo is not None else None
-        if await repopages.dispatch(self.runtime, scope, receive, send, ref, rest, path):
-            return
         if repo is None:
-            await views.send_not_found(self.runtime, scope, send)
+            await views.send_not_found(self.runtime, scope, receive, send)
             return
         await views.handle(self.runtime, scope, receive, send, repo, rest)

@@ -7,7 +7,8 @@ A leaf module: edges and the API's call object import it; it imports only what i
 
 from __future__ import annotations
 
-from typing import Any
+from starlette.datastructures import Headers
+from starlette.types import Scope
 
 from hearth import __version__
 from hearth.config import Settings
@@ -43,28 +44,22 @@ class Runtime:
             self._default_user_id = found
         return self._default_user_id
 
-    def client_address(self, scope: dict[str, Any]) -> str:
+    def client_address(self, scope: Scope) -> str:
         """The TCP peer, or the first address of the header named by ``remote_addr_header``."""
         header = self.settings.remote_addr_header
         if header:
-            wanted = header.lower().encode("latin-1")
-            for name, value in scope.get("headers", ()):
-                if name.lower() == wanted:
-                    first = value.decode("latin-1").split(",")[0].strip()
-                    if first:
-                        return first
+            for value in Headers(scope=scope).getlist(header):
+                first = value.split(",")[0].strip()
+                if first:
+                    return first
         client = scope.get("client")
         return client[0] if client else ""
 
-    def base_url(self, scope: dict[str, Any]) -> str:
+    def base_url(self, scope: Scope) -> str:
         """Setting ``canonical_url``, else the request's scheme and ``Host``."""
         if self.settings.canonical_url:
             return self.settings.canonical_url
-        host = ""
-        for name, value in scope.get("headers", []):
-            if name == b"host":
-                host = value.decode("latin-1")
-                break
+        host = Headers(scope=scope).get("host", "")
         if not host and scope.get("server"):
             server_host, port = scope["server"]
             host = f"{server_host}:{port}"

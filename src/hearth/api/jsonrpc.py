@@ -16,24 +16,23 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from hearth.api import declare
 from hearth.api.declare import CALLER, Call, Method
 from hearth.errors import TEXTS, HearthError
 from hearth.services import permissions
 from hearth.services.permissions import Actor
-from hearth.services.webviews import key_actor
+from hearth.services.webcontent import key_actor
 
 if TYPE_CHECKING:
     from hearth.runtime import Runtime
 
 log = logging.getLogger("hearth.api")
 
-_HEADERS = [
-    (b"content-type", b"application/json"),
-    (b"cache-control", b"no-cache"),
-    (b"pragma", b"no-cache"),
-]
+_HEADERS = {"cache-control": "no-cache", "pragma": "no-cache"}
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 _JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}
 
@@ -109,31 +108,30 @@ class JsonRpcEndpoint:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         status = 200
-        extra: list[tuple[bytes, bytes]] = []
+        headers = dict(_HEADERS)
         try:
             if scope["method"] not in ("GET", "POST"):
                 status = 405
-                extra = [(b"allow", b"GET, POST")]
+                headers["allow"] = "GET, POST"
                 raise EnvelopeError("bad_http_method", method=scope["method"])
             body = await self._read_body(scope, receive)
             payload = await self._dispatch(scope, body)
         except EnvelopeError as exc:
             payload = encode_reply(exc.reply_id, None, exc.text)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [*_HEADERS, *extra, (b"content-length", str(len(payload)).encode())],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
+        response = Response(payload, status, headers, media_type="application/json")
+        await response(scope, receive, send)
 
-    async def _read_body(self, scope: dict[str, Any], receive: Any) -> bytes:
-        headers = {k.lower(): v for k, v in scope["headers"]}
-        length = headers.get(b"content-length")
-        chunked = b"chunked" in headers.get(b"transfer-encoding", b"").lower()
+    async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
+        headers = Headers(scope=scope)
+
+        def last(name: str) -> str | None:  # a repeated header: the last one counts
+            values = headers.getlist(name)
+            return values[-1] if values else None
+
+        length = last("content-length")
+        chunked = "chunked" in (last("transfer-encoding") or "").lower()
         limit = self.runtime.settings.api_max_body_bytes
         if length is None and not chunked:
             raise EnvelopeError("no_content_length")
@@ -162,15 +160,15 @@ class JsonRpcEndpoint:
         body = b"".join(parts)
         if not body:
             raise EnvelopeError("content_length_zero")
-        content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-        if content_type.decode("latin-1") in _FORM_TYPES:
+        content_type = (last("content-type") or "").split(";")[0].strip().lower()
+        if content_type in _FORM_TYPES:
             return b""
         return body
 
-    def client_ip(self, scope: dict[str, Any]) -> str:
+    def client_ip(self, scope: Scope) -> str:
         return self.runtime.client_address(scope)
 
-    async def _dispatch(self, scope: dict[str, Any], body: bytes) -> bytes:
+    async def _dispatch(self, scope: Scope, body: bytes) -> bytes:
         request = parse_body(body)
         if not isinstance(request, dict):
             kind = _JSON_TYPES.get(type(request), "number")
@@ -209,16 +207,15 @@ class JsonRpcEndpoint:
         return decl
 
     @staticmethod
-    def _credential(scope: dict[str, Any], request: dict[str, Any]) -> Any:
+    def _credential(scope: Scope, request: dict[str, Any]) -> Any:
         if request.get("api_key") not in (None, ""):
             return request["api_key"]
         if request.get("auth_token") not in (None, ""):
             return request["auth_token"]
-        for name, value in scope["headers"]:
-            if name.lower() == b"authorization":
-                scheme, _, token = value.decode("latin-1").partition(" ")
-                if scheme.lower() == "bearer" and token.strip():
-                    return token.strip()
+        for value in Headers(scope=scope).getlist("authorization"):
+            scheme, _, token = value.partition(" ")
+            if scheme.lower() == "bearer" and token.strip():
+                return token.strip()
         if "api_key" in request or "auth_token" in request:
             return None  # present but unusable: step 6 answers Invalid API key
         return _MISSING
@@ -230,7 +227,7 @@ class JsonRpcEndpoint:
         args: dict[str, Any],
         reply_id: Any,
         ip: str,
-        scope: dict[str, Any],
+        scope: Scope,
     ) -> tuple[bytes, bool]:
         """Steps 6-17 on a session of their own; returns the reply and whether the key was valid."""
         runtime = self.runtime

@@ -11,7 +11,7 @@ in a module of its own —
 * ``api-key`` (create, list, revoke): ``cli/admin_keys.py``;
 * ``repo`` (create, list, rescan, delete; also spelled ``hearth admin repo``): ``cli/admin_repos.py``;
 * ``admin`` (``api-key USER``, ``create-user``, ``set-password``, ``ip-rule``: the older spellings,
-  which stay; ``purge-deleted``): ``cli/admin_group.py``;
+  which stay; ``purge-deleted``): ``cli/admin_admin.py``;
 * ``doctor``: ``cli/doctor.py``.
 
 Each takes ``--json`` for scripts (pure JSON on stdout) and prints tables for people otherwise; a
@@ -25,8 +25,8 @@ from typing import Annotated
 
 import typer
 
+from hearth.cli.admin_admin import admin_app
 from hearth.cli.admin_context import fail, settings, shown_url
-from hearth.cli.admin_group import admin_app
 from hearth.cli.admin_keys import key_app
 from hearth.cli.admin_repos import repo_app
 from hearth.cli.admin_users import user_app

@@ -19,13 +19,13 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 
-from hearth.api.shapes import repository
 from hearth.cli.admin_context import acting_admin, connect, fail, settings
 from hearth.cli.admin_output import JsonFlag, plain, print_json, show, table, yes
 from hearth.config import Settings
 from hearth.errors import enum_error
-from hearth.services import repos, repoviews, rescan
+from hearth.services import repolisting, repos, rescan
 from hearth.services.permissions import Level
+from hearth.shapes import repository
 
 repo_app = typer.Typer(
     help="Repositories: create, list, rescan the repository root, delete.", no_args_is_help=True
@@ -86,7 +86,7 @@ def repo_create(
     )
     with connect(config) as (_database, db):
         repo = repos.create(db, acting_admin(db), config, new)
-        shape = repository(repoviews.view(db, repo), base_url(config), admin=True)
+        shape = repository(repolisting.view(db, repo), base_url(config), admin=True)
         path = repos.path_of(config, repo.repo_name)
     msg = f"Created new repository `{shape['repo_name']}`"
     if json_output:
@@ -100,7 +100,7 @@ def repo_list(json_output: JsonFlag = False) -> None:
     """List every repository by ID, as the API's get_repos shows them to an admin."""
     config = settings()
     with connect(config) as (database, db):
-        views = repoviews.visible(db, acting_admin(db), database.codepoint)
+        views = repolisting.visible(db, acting_admin(db), database.codepoint)
         found = [repository(v, base_url(config), admin=True) for v in views]
     if json_output:
         print_json(found)

@@ -165,7 +165,7 @@ class Repository(Base):
     private: Mapped[bool] = mapped_column(Boolean, default=False)
     description: Mapped[str] = mapped_column(Text, default="")
     created_on: Mapped[datetime] = mapped_column(DateTime)
-    updated_on: Mapped[datetime] = mapped_column(DateTime)
+    updated_on: Mapped[datetime] = mapped_column(DateTime, index=True)
     owner_id: Mapped[int] = _fk("users.user_id", ondelete="RESTRICT")
     fork_id: Mapped[int | None] = mapped_column(
         ForeignKey("repositories.repo_id", ondelete="SET NULL"), nullable=True, index=True

@@ -7,14 +7,13 @@ revision numbers are ``spec/jsonrpc.md`` §10. Every function checks access firs
 (``repos.find``) everywhere except Kallithea's two changeset methods, which answer
 ``Access denied to repo <name>`` for an existing repository (``permissions.md`` §5) — then the
 enum argument, then reads the repository through ``hearth.vcs`` and maps its exceptions to the
-texts the specification gives. Nothing here renders JSON (``api/shapes.py`` does).
+texts the specification gives. Nothing here renders JSON (``shapes.py`` does).
 """
 
 from __future__ import annotations
 
 import codecs
 import hashlib
-import mimetypes
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,7 +26,7 @@ from hearth import vcs
 from hearth.config import Settings
 from hearth.db.models import Repository
 from hearth.errors import Conflict, Failed, Forbidden, HearthError, Invalid, NotFound
-from hearth.services import lookup, permissions, repos
+from hearth.services import filetypes, lookup, permissions, repos
 from hearth.services.permissions import Actor, Level
 from hearth.vcs.base import normalize_path
 
@@ -57,8 +56,9 @@ def _readable(db: Session, actor: Actor, ref: int | str) -> Repository:
     """Kallithea's check for ``get_changesets``/``get_changeset``: a missing repository is
     "does not exist", an existing one the caller may not read names itself (K reveals it)."""
     repo = lookup.repository(db, ref)
-    if not actor.admin and permissions.repo_level(db, actor, repo.repo_id) < Level.READ:
-        raise Forbidden("access_denied_repo", x=repo.repo_name)
+    permissions.require(
+        db, actor, Level.READ, repo, Forbidden("access_denied_repo", x=repo.repo_name)
+    )
     return repo
 
 
@@ -109,30 +109,6 @@ class FileView:
     lines: int | None = None
 
 
-# Python's built-in table only: the system's mime.types would make answers differ between hosts.
-_MIME = mimetypes.MimeTypes()
-
-
-def mimetype(name: str, binary: bool) -> str:
-    """RhodeCode's rule: by file name; unknown names are ``application/octet-stream`` when binary,
-    else the first MIME type of the Pygments lexer for the name, else ``text/plain``."""
-    guessed, _encoding = _MIME.guess_type(name)
-    if guessed is not None:
-        return guessed
-    if binary:
-        return "application/octet-stream"
-    try:
-        from pygments.lexers import get_lexer_for_filename
-        from pygments.util import ClassNotFound
-    except ImportError:  # pragma: no cover - pygments comes with rich
-        return "text/plain"
-    try:
-        types = get_lexer_for_filename(name).mimetypes
-    except ClassNotFound:
-        return "text/plain"
-    return types[0] if types else "text/plain"
-
-
 def count_lines(text: str) -> int:
     """RhodeCode's count: newlines, or 1 for non-empty text without one."""
     count = text.count("\n")
@@ -176,7 +152,7 @@ def file(
         path,
         details,
         extension=name.split(".")[-1],
-        mimetype=mimetype(name, binary),
+        mimetype=filetypes.mimetype(name, binary),
         md5=hashlib.md5(data).hexdigest(),
         binary=binary,
         size=len(data),

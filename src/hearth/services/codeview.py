@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """What the code pages show: trees, files, blame, history, changesets and comparisons.
 
-Every function first asks ``services/permissions.py`` (through ``webviews.can_read``) whether the
+Every function first asks ``services/permissions.py`` (through ``webcontent.can_read``) whether the
 actor may read the repository; one that may not gets exactly the answer of a missing repository
 (``web_repo_not_found``), so a hidden repository cannot be told from a missing one. Then it opens
 the repository through ``hearth.vcs`` and returns plain dataclasses; bad revisions and paths become
@@ -25,9 +25,10 @@ from sqlalchemy.orm import Session
 from hearth import vcs
 from hearth.config import Settings
 from hearth.errors import Invalid, NotFound
-from hearth.services import lookup, repos, webviews
+from hearth.services import lookup, repos, webcontent
+from hearth.services.lookup import RepoRef
 from hearth.services.permissions import Actor
-from hearth.services.webviews import RepoRef, opened, resolve
+from hearth.services.webcontent import opened, resolve
 from hearth.vcs import diffparse
 from hearth.vcs.base import normalize_path
 
@@ -45,31 +46,54 @@ V = TypeVar("V")
 
 
 class Lru(Generic[K, V]):
-    """A small thread-safe LRU map for immutable values (keys name content, never a user)."""
+    """A small thread-safe LRU map for immutable values (keys name content, never a user).
 
-    def __init__(self, size: int) -> None:
+    At most ``size`` entries, and with ``weigh`` at most ``budget`` in their total weight (bytes
+    of rendered HTML, say): a value heavier than the whole budget is returned but not kept."""
+
+    def __init__(
+        self, size: int, *, weigh: Callable[[V], int] | None = None, budget: int = 0
+    ) -> None:
         self.size = size
-        self._items: OrderedDict[K, V] = OrderedDict()
+        self._weigh = weigh
+        self._budget = budget
+        self._weight = 0
+        self._items: OrderedDict[K, tuple[V, int]] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, key: K) -> V | None:
         with self._lock:
-            value = self._items.get(key)
-            if value is not None:
-                self._items.move_to_end(key)
-            return value
+            found = self._items.get(key)
+            if found is None:
+                return None
+            self._items.move_to_end(key)
+            return found[0]
 
     def put(self, key: K, value: V) -> V:
+        weight = self._weigh(value) if self._weigh is not None else 0
+        if self._weigh is not None and weight > self._budget:
+            return value
         with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._weight -= old[1]
+            self._items[key] = (value, weight)
+            self._weight += weight
+            while len(self._items) > self.size or (
+                self._weigh is not None and self._weight > self._budget
+            ):
+                _key, (_value, dropped) = self._items.popitem(last=False)
+                self._weight -= dropped
         return value
 
     def get_or_make(self, key: K, make: Callable[[], V]) -> V:
         found = self.get(key)
         return found if found is not None else self.put(key, make())
+
+
+def weigh_diff(files: tuple[diffparse.DiffFile, ...]) -> int:
+    """About the bytes a parsed diff holds: its lines' text plus a fixed cost per line."""
+    return sum(len(ln.text) + 64 for f in files for h in f.hunks for ln in h.lines)
 
 
 # --- values the pages get -------------------------------------------------------------------------
@@ -200,13 +224,38 @@ class ComparePage:
 
 
 def require_read(db: Session, actor: Actor | None, repo: RepoRef) -> None:
-    if not webviews.can_read(db, actor, repo.repo_id):
+    if not webcontent.can_read(db, actor, repo.repo_id):
         raise NotFound("web_repo_not_found")
 
 
 def _where(handle: vcs.Repo, repo: RepoRef, rev: str) -> Where:
     changeset = resolve(handle, rev)
     return Where(repo, rev or "tip", changeset, Names.of(handle.refs(), repo.repo_type))
+
+
+def _empty(handle: vcs.Repo, repo: RepoRef, rev: str, path: str) -> Where | None:
+    """An empty repository's root (and its whole history) is an empty page, not an error."""
+    if path or rev not in ("", "tip") or not handle.is_empty():
+        return None
+    return Where(repo, "tip", vcs.EMPTY_CHANGESET, Names({}, {}, {}))
+
+
+def _located(handle: vcs.Repo, repo: RepoRef, rev: str, path: str) -> tuple[Where, str]:
+    """``<rev>/<path>`` of a URL, where a branch or tag name may hold ``/`` (``feature/x``): the
+    first component when it names a revision, else the shortest longer prefix that does."""
+    try:
+        return _where(handle, repo, rev), path
+    except NotFound as first_failure:
+        parts = path.split("/") if path else []
+        for n in range(1, len(parts) + 1):
+            spec = "/".join([rev, *parts[:n]])
+            try:
+                changeset = handle.changeset(spec)
+            except (vcs.ChangesetNotFound, vcs.EmptyRepository):
+                continue
+            names = Names.of(handle.refs(), repo.repo_type)
+            return Where(repo, spec, changeset, names), "/".join(parts[n:])
+        raise first_failure
 
 
 def mimetype_of(path: str, binary: bool) -> str:
@@ -224,9 +273,11 @@ def browse(
 ) -> TreePage | FilePage:
     """``/<repo>/files/<rev>/<path>``: a directory's listing, or a file."""
     require_read(db, actor, repo)
-    path = normalize_path(path)
     with opened(settings, repo) as handle:
-        where = _where(handle, repo, rev)
+        empty = _empty(handle, repo, rev, normalize_path(path))
+        if empty is not None:
+            return TreePage(empty, "", [])
+        where, path = _located(handle, repo, rev, normalize_path(path))
         raw_id = where.changeset.raw_id
         kind = handle.path_kind(raw_id, path)
         if kind is None:
@@ -249,16 +300,27 @@ def blame(
 ) -> BlamePage:
     """``/<repo>/annotate/<rev>/<path>``: a text file with the changeset of each line."""
     require_read(db, actor, repo)
-    path = normalize_path(path)
     with opened(settings, repo) as handle:
-        where = _where(handle, repo, rev)
+        where, path = _located(handle, repo, rev, normalize_path(path))
         raw_id = where.changeset.raw_id
         if handle.path_kind(raw_id, path) != "file":
             raise NotFound("web_file_not_found", path=path, rev=where.rev)
         blob = handle.blob(raw_id, path, RENDER_LIMIT)
         shown = not blob.binary and blob.data is not None
-        hunks = handle.blame(raw_id, path) if shown else []
+        hunks = (
+            list(
+                _BLAME.get_or_make(
+                    (repo.repo_type, raw_id, path), lambda: tuple(handle.blame(raw_id, path))
+                )
+            )
+            if shown
+            else []
+        )
     return BlamePage(where, path, blob, hunks, shown)
+
+
+_BLAME: Lru[tuple[str, str, str], tuple[vcs.BlameHunk, ...]] = Lru(256)
+"""Blame of a path at a changeset: immutable, and the slowest thing a page asks of a backend."""
 
 
 def history(
@@ -281,8 +343,12 @@ def history(
             names = handle.refs()
             if branch not in names.branches and branch not in names.branches_closed:
                 raise NotFound("web_unknown_branch", branch=branch)
-            rev = branch
-        where = _where(handle, repo, rev)
+            where = _where(handle, repo, branch)
+        else:
+            empty = _empty(handle, repo, rev, path)
+            if empty is not None:
+                return HistoryPage(empty, "", 1, [], False, None)
+            where, path = _located(handle, repo, rev, path)
         raw_id = where.changeset.raw_id
         if path and handle.path_kind(raw_id, path) is None:
             raise NotFound("web_file_not_found", path=path, rev=where.rev)
@@ -292,7 +358,9 @@ def history(
     return HistoryPage(where, path, page, found.changesets, found.more, branch)
 
 
-_DIFFS: Lru[tuple[str, str, str, bool, bool], tuple[diffparse.DiffFile, ...]] = Lru(64)
+_DIFFS: Lru[tuple[str, str, str, bool, bool], tuple[diffparse.DiffFile, ...]] = Lru(
+    64, weigh=weigh_diff, budget=64 << 20
+)
 
 
 def _trimmed(files: list[diffparse.DiffFile], full: bool, ignore_ws: bool) -> Diff:

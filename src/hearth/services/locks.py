@@ -23,11 +23,13 @@ import time
 from dataclasses import dataclass
 
 from sqlalchemy import update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from hearth.db.models import Repository, User
-from hearth.errors import TEXTS
-from hearth.services import permissions
+from hearth.errors import TEXTS, Failed
+from hearth.services import permissions, repolisting
+from hearth.services.lookup import RepoRef
 from hearth.services.permissions import Actor, Level
 
 LOCK_API = "lock_api"
@@ -68,7 +70,7 @@ class LockDecision:
 ALLOWED = LockDecision(False)
 
 
-def current(repo: Repository) -> Lock | None:
+def current(repo: Repository | RepoRef) -> Lock | None:
     if repo.locked_by is None:
         return None
     return Lock(repo.locked_by, repo.locked_date or 0.0, repo.lock_reason)
@@ -79,14 +81,18 @@ def _holder_name(db: Session, user_id: int) -> str:
     return user.username if user is not None else str(user_id)
 
 
-def _refusal(db: Session, repo: Repository, lock: Lock, ret_code: int) -> LockDecision:
+def _refusal(db: Session, repo: Repository | RepoRef, lock: Lock, ret_code: int) -> LockDecision:
     holder = _holder_name(db, lock.user_id)
     text = TEXTS["repo_locked"].format(x=repo.repo_name, user=holder)
     return LockDecision(True, ret_code, text, holder)
 
 
 def check_pull(
-    db: Session, repo: Repository, actor: Actor | None, *, ret_code: int = DEFAULT_RET_CODE
+    db: Session,
+    repo: Repository | RepoRef,
+    actor: Actor | None,
+    *,
+    ret_code: int = DEFAULT_RET_CODE,
 ) -> LockDecision:
     """Before a clone/pull: refused while the repository is locked, even for the holder (K's rule)."""
     lock = current(repo)
@@ -96,7 +102,11 @@ def check_pull(
 
 
 def check_push(
-    db: Session, repo: Repository, actor: Actor | None, *, ret_code: int = DEFAULT_RET_CODE
+    db: Session,
+    repo: Repository | RepoRef,
+    actor: Actor | None,
+    *,
+    ret_code: int = DEFAULT_RET_CODE,
 ) -> LockDecision:
     """Before a push: refused while another user holds the lock."""
     lock = current(repo)
@@ -105,9 +115,9 @@ def check_push(
     return _refusal(db, repo, lock, ret_code)
 
 
-def may_lock_on_pull(repo: Repository, actor: Actor | None) -> bool:
-    """Whether a pull could take the lock at all, from the row alone (the edge asks before it
-    opens a write transaction, one saved per clone); ``after_pull`` adds the access check."""
+def may_lock_on_pull(repo: Repository | RepoRef, actor: Actor | None) -> bool:
+    """Whether a pull could take the lock at all, from the row or the edge's :class:`RepoRef`
+    alone (the edge asks before it opens a write transaction, one saved per clone); ``after_pull`` adds the access check."""
     return (
         actor is not None
         and not actor.is_anonymous
@@ -122,7 +132,7 @@ def after_pull(db: Session, repo: Repository, actor: Actor | None) -> bool:
     lock was taken. A concurrent locker wins: the row is only changed while it is unlocked."""
     if actor is None or not may_lock_on_pull(repo, actor):
         return False
-    if not actor.admin and permissions.repo_level(db, actor, repo.repo_id) < Level.WRITE:
+    if not permissions.allows(db, actor, Level.WRITE, repo):
         return False
     now = time.time()
     taken = db.execute(
@@ -165,3 +175,43 @@ def release(db: Session, repo: Repository) -> None:
     """Unlock ``repo`` whoever holds it (the API's ``lock locked=false``)."""
     repo.locked_by, repo.locked_date, repo.lock_reason = None, None, None
     db.flush()
+
+
+@dataclass(frozen=True)
+class LockState:
+    """A lock as the API method ``lock`` reports it: since when, by whom (a name), why."""
+
+    since: float
+    holder: str
+    reason: str | None
+
+
+def state(db: Session, repo: Repository) -> LockState | None:
+    """The lock on ``repo``, its holder by name (a deleted holder by id), or None."""
+    held = current(repo)
+    if held is None:
+        return None
+    return LockState(held.since, _holder_name(db, held.user_id), held.reason)
+
+
+def change(db: Session, repo: Repository, user_id: int, locked: bool) -> float | None:
+    """Lock ``repo`` for ``user_id`` (returns the lock time) or unlock it, in a savepoint: a
+    database failure leaves the row as it was and is ``Failed(lock_failed)``."""
+    try:
+        with db.begin_nested():
+            if locked:
+                return set_lock(db, repo, user_id)
+            release(db, repo)
+            return None
+    except SQLAlchemyError as exc:
+        raise Failed("lock_failed", x=repo.repo_name) from exc
+
+
+def visible_locks(db: Session, actor: Actor, user_id: int | None) -> list[repolisting.RepoView]:
+    """The locked repositories (all, or those ``user_id`` holds) that ``actor`` may read: a
+    lock on a repository one can no longer read stays hidden."""
+    views = repolisting.locked(db, user_id)
+    if actor.admin:
+        return views
+    levels = permissions.repo_levels(db, actor, [v.repo["repo_id"] for v in views])
+    return [v for v in views if levels.get(v.repo["repo_id"], 0) >= Level.READ]

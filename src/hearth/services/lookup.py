@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import re
+from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import bindparam, select
@@ -76,6 +77,44 @@ def gist(db: Session, ref: int | str) -> Gist:
     if obj is None:
         raise NotFound("gist_not_found", x=ref)
     return obj
+
+
+@dataclass(frozen=True)
+class RepoRef:
+    """A repository as the edges see it: the columns they and the services they call need, as a
+    plain value read once per request (safe across threads, no session behind it).
+
+    The lock columns are the state when the request was routed; the services that change a lock
+    read the row again in their own transaction.
+    """
+
+    repo_id: int
+    repo_name: str
+    repo_type: str
+    enable_downloads: bool = False
+    enable_locking: bool = False
+    locked_by: int | None = None
+    locked_date: float | None = None
+    lock_reason: str | None = None
+
+    @classmethod
+    def of(cls, repo: Repository) -> RepoRef:
+        return cls(
+            repo.repo_id,
+            repo.repo_name,
+            repo.repo_type,
+            bool(repo.enable_downloads),
+            bool(repo.enable_locking),
+            repo.locked_by,
+            repo.locked_date,
+            repo.lock_reason,
+        )
+
+
+def ref_by_path(db: Session, path: str) -> tuple[RepoRef, str] | None:
+    """:func:`repository_by_path` as a plain value: what the router hands to the edges."""
+    found = repository_by_path(db, path)
+    return None if found is None else (RepoRef.of(found[0]), found[1])
 
 
 def repository_by_path(db: Session, path: str) -> tuple[Repository, str] | None:

@@ -15,7 +15,18 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, literal, select, union_all
+from sqlalchemy import (
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from hearth.db.models import (
@@ -34,7 +45,7 @@ from hearth.db.models import (
     UserGroupUserPerm,
 )
 from hearth.db.session import core
-from hearth.errors import Invalid, NotFound
+from hearth.errors import HearthError, Invalid, NotFound
 
 
 class Level(IntEnum):
@@ -277,14 +288,6 @@ def _levels(db: Session, actor: Actor, kind: str, ids: Iterable[int] | None) -> 
     return {obj: int(level or 0) for obj, level in core(db).execute(statement, params)}
 
 
-def named_levels(db: Session, actor: Actor, kind: str) -> list[tuple[str, int]]:
-    """(name, level) of every object of ``kind``, in id order: ``get_user``'s permission maps."""
-    statement = _statement(kind, actor.is_anonymous, actor.admin, False, True)
-    return [
-        (name, int(level or 0)) for _, level, name in db.execute(statement, level_params(actor))
-    ]
-
-
 @dataclass(frozen=True)
 class Report:
     """Everything ``get_user`` shows of a user's permissions, read in one query."""
@@ -341,6 +344,52 @@ def repo_level_subquery(actor: Actor) -> Any:
     return level_subquery("repository", actor.is_anonymous)
 
 
+@functools.cache
+def _repo_readable(anonymous: bool) -> Any:
+    start = and_(
+        Repository.private.is_(False),
+        exists().where(
+            RepoUserPerm.repo_id == Repository.repo_id,
+            RepoUserPerm.user_id == _DID,
+            RepoUserPerm.level >= int(Level.READ),
+        ),
+    )
+    clauses = [Repository.owner_id == _UID, start]
+    if not anonymous:
+        groups = (
+            select(UserGroupMember.users_group_id)
+            .join(UserGroup, UserGroup.users_group_id == UserGroupMember.users_group_id)
+            .where(UserGroupMember.user_id == _UID, UserGroup.active.is_(True))
+        )
+        clauses.append(
+            exists().where(
+                RepoUserGroupPerm.repo_id == Repository.repo_id,
+                RepoUserGroupPerm.users_group_id.in_(groups),
+                RepoUserGroupPerm.level >= int(Level.READ),
+            )
+        )
+        clauses.append(
+            exists().where(
+                RepoUserPerm.repo_id == Repository.repo_id,
+                RepoUserPerm.user_id == _UID,
+                RepoUserPerm.level >= int(Level.READ),
+            )
+        )
+    return or_(*clauses)
+
+
+def repo_readable(admin: bool, anonymous: bool) -> Any:
+    """A WHERE clause on ``repositories``: true where ``actor`` may read — the rule of
+    ``level_subquery("repository")`` (owner; else, unless private, the ``default`` row; the active
+    groups' rows; the user's own row; the highest wins) asked as correlated EXISTS tests. A sorted
+    page of a listing then stops after its rows instead of computing every repository's level.
+    Execute with ``level_params(actor)``; admins read everything. Built per (admin, anonymous)
+    shape, like the other statements here."""
+    if admin:
+        return true()
+    return _repo_readable(anonymous)
+
+
 def repo_levels(db: Session, actor: Actor, ids: Iterable[int] | None = None) -> dict[int, int]:
     """Effective level per repository (all, or ``ids``): admin 4; owner 4; private -> start at none."""
     return _levels(db, actor, "repository", ids)
@@ -368,6 +417,33 @@ def group_level(db: Session, actor: Actor, group_id: int) -> Level:
 
 def user_group_level(db: Session, actor: Actor, users_group_id: int) -> Level:
     return Level(user_group_levels(db, actor, [users_group_id]).get(users_group_id, 0))
+
+
+def allows(db: Session, actor: Actor, need: Level, obj: Repository | RepoGroup | UserGroup) -> bool:
+    """Whether ``actor`` holds at least ``need`` on ``obj``: an admin always does; everybody
+    else by the effective level (the one test every service asks)."""
+    if actor.admin:
+        return True
+    if isinstance(obj, Repository):
+        level = repo_level(db, actor, obj.repo_id)
+    elif isinstance(obj, RepoGroup):
+        level = group_level(db, actor, obj.group_id)
+    else:
+        level = user_group_level(db, actor, obj.users_group_id)
+    return level >= need
+
+
+def require(
+    db: Session,
+    actor: Actor,
+    need: Level,
+    obj: Repository | RepoGroup | UserGroup,
+    refusal: HearthError,
+) -> None:
+    """Raise ``refusal`` unless :func:`allows`: each caller says what a refusal looks like
+    ("does not exist" where existence is hidden, "access denied" where it is not)."""
+    if not allows(db, actor, need, obj):
+        raise refusal
 
 
 def actor_for(db: Session, user: User, default_user_id: int) -> Actor:

@@ -25,7 +25,7 @@ from hearth.db.models import ApiKey, Follower, Repository, User, UserEmail
 from hearth.errors import Invalid, NotFound
 from hearth.services import keys, lookup, permissions, users
 from hearth.services.passwords import hash_password, verify_password
-from hearth.services.permissions import Actor, Level
+from hearth.services.permissions import Actor
 
 PASSWORD_MIN = 8
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -76,10 +76,7 @@ def _user(db: Session, actor: Actor) -> User:
     return lookup.user(db, actor.user_id)
 
 
-def _readable(db: Session, actor: Actor, rows: list[Repository]) -> list[RepoLink]:
-    if not actor.admin:
-        levels = permissions.repo_levels(db, actor, [r.repo_id for r in rows])
-        rows = [r for r in rows if levels.get(r.repo_id, 0) >= Level.READ]
+def _links(rows: list[Repository]) -> list[RepoLink]:
     return [RepoLink(r.repo_name, r.repo_type, r.description or "", bool(r.private)) for r in rows]
 
 
@@ -106,20 +103,24 @@ def account(db: Session, actor: Actor) -> Account:
             select(ApiKey).where(ApiKey.user_id == user.user_id).order_by(ApiKey.key_id)
         )
     ]
-    ready = Repository.state == "ready"
+    # what the actor may read of them, decided by services/permissions.py in the same query
+    shown = (Repository.state == "ready", permissions.repo_readable(actor.admin, False))
+    params = permissions.level_params(actor)
     own = list(
         db.scalars(
             select(Repository)
-            .where(Repository.owner_id == user.user_id, ready)
-            .order_by(Repository.repo_name)
+            .where(Repository.owner_id == user.user_id, *shown)
+            .order_by(Repository.repo_name),
+            params,
         )
     )
     followed = list(
         db.scalars(
             select(Repository)
             .join(Follower, Follower.repo_id == Repository.repo_id)
-            .where(Follower.user_id == user.user_id, ready)
-            .order_by(Repository.repo_name)
+            .where(Follower.user_id == user.user_id, *shown)
+            .order_by(Repository.repo_name),
+            params,
         )
     )
     return Account(
@@ -132,8 +133,8 @@ def account(db: Session, actor: Actor) -> Account:
         last_login=user.last_login,
         extra_emails=emails,
         keys=key_rows,
-        own_repos=_readable(db, actor, own),
-        followed=_readable(db, actor, followed),
+        own_repos=_links(own),
+        followed=_links(followed),
     )
 
 
@@ -170,7 +171,7 @@ def add_email(db: Session, actor: Actor, email: str) -> None:
     email = email.strip().lower()
     if not _EMAIL.fullmatch(email) or len(email) > 255:
         raise Invalid("web_email_invalid", x=email)
-    if users._email_taken(db, email):
+    if users.email_taken(db, email):
         raise Invalid("web_email_taken", x=email)
     db.add(UserEmail(user_id=user.user_id, email=email))
     db.flush()

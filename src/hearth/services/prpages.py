@@ -17,11 +17,11 @@ from sqlalchemy.orm import Session
 from hearth.config import Settings
 from hearth.db.models import PullRequest, Repository, User
 from hearth.errors import HearthError, NotFound
-from hearth.services import codeview, permissions, pullrequests, webviews
+from hearth.services import codeview, permissions, pullrequests, webcontent
 from hearth.services.codeview import ComparePage, Lru
+from hearth.services.lookup import RepoRef
 from hearth.services.permissions import Actor
 from hearth.services.pullrequests import MergeCheck, PullRequestView
-from hearth.services.webviews import RepoRef
 
 # comparisons by (target, source, merge base, head): raw ids name immutable content, and a pull
 # request's page is read far more often than its source moves
@@ -101,7 +101,7 @@ def page(
 def listing(
     db: Session, actor: Actor, settings: Settings, repo: RepoRef, status: str
 ) -> list[PullRequestView]:
-    webviews_ok = webviews.can_read(db, actor, repo.repo_id)
+    webviews_ok = webcontent.can_read(db, actor, repo.repo_id)
     if not webviews_ok:
         raise NotFound("web_repo_not_found")
     return pullrequests.for_target(db, actor, settings, repo.repo_id, status)
@@ -125,7 +125,7 @@ class NewPage:
 def _ref_choices(settings: Settings, repo: RepoRef, given: str) -> tuple[list[str], str]:
     """The refs one may pick in ``repo``, and ``given`` as one of them: a typed ref stays, a
     bare name becomes the branch, bookmark or tag it names, anything else a ``rev:``."""
-    with webviews.opened(settings, repo) as handle:
+    with webcontent.opened(settings, repo) as handle:
         refs = handle.refs()
     choices = [f"branch:{name}" for name in refs.branches]
     choices += [f"book:{name}" for name in refs.bookmarks]

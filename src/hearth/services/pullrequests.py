@@ -941,7 +941,7 @@ def merge(
     """Merge into the target branch (git: a merge commit, or a fast-forward when asked and
     possible; hg: a merge changeset), close the pull request, and run a push's bookkeeping on
     the target (journal ``push``, last changeset, refreshed pull requests)."""
-    from hearth.services import locks, pushes
+    from hearth.services import locks, transfers
 
     pr = _find(db, pull_request_id)
     if not permissions.may_read_pull_request(db, actor, pr.org_repo_id):
@@ -996,10 +996,10 @@ def merge(
     pr.updated_on = now
     _journal(db, actor, "user_merged_pull_request", other, pr, client_ip)
     db.flush()
-    pushes.after_push(
+    transfers.after_push(
         db,
         settings,
-        pushes.Push(
+        transfers.Push(
             repo_id=other.repo_id, actor=actor, address=client_ip, revisions=tuple(merged.revisions)
         ),
     )

@@ -7,17 +7,17 @@ undo hook (``db/undo.py``): creating makes the directory, renaming or moving a g
 directory and re-paths every nested name in SQL, deleting removes the empty directory — and a
 transaction that does not commit puts the disk back as it was.
 
-Checks run in the order ``methods.md`` lists them. Permission rows on groups (and, with
-``apply_to_children``, on everything below) are written here; access is asked of
-``services.permissions`` only (``permissions.md`` §5: a group the caller may not administer is
-answered as a missing one).
+Checks run in the order ``methods.md`` lists them; access is asked of ``services.permissions`` only
+(``permissions.md`` §5: a group the caller may not administer is answered as a missing one). Here:
+finding, showing, creating (with the new group's own permission rows), updating and deleting groups.
+Beside it: ``services/groupperms.py`` (the grant and revoke methods, ``apply_to_children``) and
+``services/placement.py`` (where a new repository goes, creating missing groups).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import shutil
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -27,7 +27,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, String, delete, exists, func, insert, literal, select
+from sqlalchemy import ColumnElement, Integer, String, delete, func, literal, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -39,19 +39,15 @@ from hearth.db.models import (
     GroupUserPerm,
     RepoGroup,
     Repository,
-    RepoUserGroupPerm,
-    RepoUserPerm,
     User,
     UserGroup,
 )
 from hearth.errors import (
     Conflict,
     Failed,
-    Forbidden,
     HearthError,
     Invalid,
     NotFound,
-    enum_error,
 )
 from hearth.services import lookup, names, permissions
 from hearth.services.permissions import Actor, Level
@@ -63,8 +59,7 @@ log = logging.getLogger("hearth.repogroups")
 def find(db: Session, actor: Actor, ref: int | str, need: Level = Level.READ) -> RepoGroup:
     """The group ``ref`` names if the actor holds ``need`` on it; else "does not exist"."""
     group = lookup.repo_group(db, ref)
-    if not actor.admin and permissions.group_level(db, actor, group.group_id) < need:
-        raise NotFound("repo_group_not_found", x=ref)
+    permissions.require(db, actor, need, group, NotFound("repo_group_not_found", x=ref))
     return group
 
 
@@ -167,71 +162,8 @@ def set_user_level(db: Session, group_id: int, user_id: int, level: int) -> None
     db.flush()
 
 
-@dataclass(frozen=True)
-class ParentPlan:
-    """Where a new repository goes: the existing deepest ancestor and the groups to create."""
-
-    existing: RepoGroup | None
-    missing: list[str]
-
-
-def plan_parent(db: Session, parent_path: str) -> ParentPlan:
-    existing = None
-    missing: list[str] = []
-    for path in names.ancestors(parent_path):
-        group = by_path(db, path) if not missing else None
-        if group is None:
-            missing.append(path)
-        else:
-            existing = group
-    return ParentPlan(existing, missing)
-
-
-def check_create_in(
-    db: Session, actor: Actor, parent_path: str, *, auto_create: bool
-) -> ParentPlan:
-    """``create_repo`` steps 2-4: may the actor create a repository under ``parent_path``?"""
-    plan = plan_parent(db, parent_path)
-    if plan.missing:
-        allowed = auto_create and (
-            actor.admin
-            or (
-                plan.existing is not None
-                and permissions.group_level(db, actor, plan.existing.group_id) >= Level.ADMIN
-            )
-        )
-        if not allowed:
-            raise NotFound("repo_group_missing", x=parent_path)
-        return plan
-    if plan.existing is not None:
-        if (
-            not actor.admin
-            and permissions.group_level(db, actor, plan.existing.group_id) < Level.WRITE
-        ):
-            raise Forbidden("no_create_in_group", x=parent_path)
-    elif not permissions.has_global(db, actor, "hg.create.repository"):
-        raise Forbidden("no_create_top_level")
-    return plan
-
-
-def create_missing(
-    db: Session, actor: Actor, repos_root: Path, plan: ParentPlan, creator: User
-) -> RepoGroup | None:
-    """Auto-create ``plan.missing`` (owner = the caller; ``web-and-vcs.md`` §7)."""
-    group = plan.existing
-    for path in plan.missing:
-        if lookup_repo_at(db, path):
-            raise Conflict("repo_exists", x=path)
-        group = create(db, actor, repos_root, path, description=f"{path} group", owner=creator)
-    return group
-
-
 def lookup_repo_at(db: Session, path: str) -> bool:
     return db.scalar(select(Repository.repo_id).where(Repository.repo_name == path)) is not None
-
-
-def remove_directory_tree(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)
 
 
 # --- paths ------------------------------------------------------------------------------------
@@ -239,7 +171,7 @@ def remove_directory_tree(path: Path) -> None:
 FULL_NAME_MAX = 255  # web-and-vcs.md §1
 
 
-def _below(column: Any, path: str) -> ColumnElement[bool]:
+def below(column: Any, path: str) -> ColumnElement[bool]:
     """``column`` names something strictly below ``path``: an exact, case-sensitive prefix test
     (``LIKE`` ignores case on SQLite, and ``Demo`` and ``demo`` may coexist)."""
     prefix = path + "/"
@@ -259,7 +191,7 @@ def _check_path(full_path: str, shown: str) -> None:
 
 
 @contextmanager
-def _atomic(db: Session, failure: HearthError) -> Iterator[None]:
+def atomic(db: Session, failure: HearthError) -> Iterator[None]:
     """Run the block in a savepoint; a database failure rolls it back and answers ``failure``."""
     try:
         with db.begin_nested():
@@ -489,7 +421,7 @@ def update_group(
             raise failure
         if _longest_below(db, old_path) - len(old_path) + len(new_path) > FULL_NAME_MAX:
             raise failure  # a nested name would outgrow the limit
-    with _atomic(db, failure):
+    with atomic(db, failure):
         if changes.description is not None:
             group.description = changes.description
         if owner is not None:
@@ -507,7 +439,7 @@ def _longest_below(db: Session, path: str) -> int:
     """The longest full name of a group or repository below ``path`` (its own length if none)."""
     longest = len(path)
     for column in (RepoGroup.group_name, Repository.repo_name):
-        found = db.scalar(select(func.max(func.length(column))).where(_below(column, path)))
+        found = db.scalar(select(func.max(func.length(column))).where(below(column, path)))
         longest = max(longest, int(found or 0))
     return longest
 
@@ -534,7 +466,7 @@ def _repath(db: Session, old: str, new: str) -> None:
         (RepoGroup, RepoGroup.group_name, True),
         (Repository, Repository.repo_name, False),
     ):
-        where = _below(column, old)
+        where = below(column, old)
         if own:
             where = where | (column == old)
         db.execute(
@@ -559,7 +491,7 @@ def delete_group(db: Session, actor: Actor, repos_root: Path, ref: int | str) ->
         raise Conflict("repo_group_not_empty", x=path, repos=repos, groups=groups)
     failure = Failed("repo_group_delete_failed", id=gid, name=path)
     _remove_directory(db, repos_root / path, failure)
-    with _atomic(db, failure):
+    with atomic(db, failure):
         db.execute(delete(GroupUserPerm).where(GroupUserPerm.group_id == gid))
         db.execute(delete(GroupUserGroupPerm).where(GroupUserGroupPerm.group_id == gid))
         db.delete(group)
@@ -585,176 +517,3 @@ def _remove_directory(db: Session, path: Path, failure: Failed) -> None:
         undo.on_rollback(db, lambda: os.rename(aside, path))
         return
     undo.on_rollback(db, lambda: path.mkdir(exist_ok=True))
-
-
-# --- permissions on a group and, recursively, below it ----------------------------------------
-
-APPLY_CHOICES = ("none", "repos", "groups", "all")
-
-
-def check_apply(apply_to_children: str) -> None:
-    """The enum of the four permission methods, checked before any lookup (README #14)."""
-    if apply_to_children not in APPLY_CHOICES:
-        raise enum_error("apply_to_children", APPLY_CHOICES)
-
-
-@dataclass(frozen=True)
-class _Rows:
-    """A permission-row table: the column naming the object, the one naming the holder."""
-
-    table: Any
-    obj: Any
-    holder: Any
-
-
-_GROUP_ROWS = {
-    "user": _Rows(GroupUserPerm, GroupUserPerm.group_id, GroupUserPerm.user_id),
-    "user_group": _Rows(
-        GroupUserGroupPerm, GroupUserGroupPerm.group_id, GroupUserGroupPerm.users_group_id
-    ),
-}
-_REPO_ROWS = {
-    "user": _Rows(RepoUserPerm, RepoUserPerm.repo_id, RepoUserPerm.user_id),
-    "user_group": _Rows(
-        RepoUserGroupPerm, RepoUserGroupPerm.repo_id, RepoUserGroupPerm.users_group_id
-    ),
-}
-
-
-def _write_rows(
-    db: Session, rows: _Rows, pk: Any, where: Any, holder_id: int, level: Level | None
-) -> None:
-    """Set the holder's row to ``level`` on every object ``where`` selects (rows that exist change
-    in place and keep their position; missing ones are appended in id order), or delete the
-    holder's rows there when ``level`` is None. Two statements, whatever the number of objects."""
-    targets = select(pk).where(where)
-    if level is None:
-        db.execute(
-            delete(rows.table)
-            .where(rows.holder == holder_id, rows.obj.in_(targets))
-            .execution_options(synchronize_session="fetch")
-        )
-        return
-    db.execute(
-        sql_update(rows.table)
-        .where(rows.holder == holder_id, rows.obj.in_(targets))
-        .values(level=int(level))
-        .execution_options(synchronize_session="fetch")
-    )
-    missing = (
-        select(pk, literal(holder_id, Integer), literal(int(level), Integer))
-        .where(where, ~exists().where(rows.obj == pk, rows.holder == holder_id))
-        .order_by(pk)
-    )
-    db.execute(insert(rows.table).from_select([rows.obj.key, rows.holder.key, "level"], missing))
-
-
-def _apply(
-    db: Session,
-    group: RepoGroup,
-    holder: str,
-    holder_id: int,
-    level: Level | None,
-    apply_to_children: str,
-    *,
-    is_default: bool,
-) -> None:
-    """Write (or, ``level`` None, revoke) the holder's row on the group and, per
-    ``apply_to_children``, on every group and/or repository below it. The ``default`` user's
-    revoke becomes ``*.none`` (README #12), and its rows on private repositories are never
-    touched (README #13)."""
-    if level is None and is_default:
-        level = Level.NONE
-    groups = RepoGroup.group_id == group.group_id
-    if apply_to_children in ("groups", "all"):
-        groups = groups | _below(RepoGroup.group_name, group.group_name)
-    _write_rows(db, _GROUP_ROWS[holder], RepoGroup.group_id, groups, holder_id, level)
-    if apply_to_children in ("repos", "all"):
-        repos = _below(Repository.repo_name, group.group_name)
-        if is_default:
-            repos = repos & Repository.private.is_(False)
-        _write_rows(db, _REPO_ROWS[holder], Repository.repo_id, repos, holder_id, level)
-    db.flush()
-
-
-@dataclass(frozen=True)
-class GroupGrant:
-    """Whose row changed on which group (for the method's message)."""
-
-    group: RepoGroup
-    holder: str  # username or user group name
-
-    @property
-    def name(self) -> str:
-        """The group's last component, as Kallithea's messages show it."""
-        return names.last_component(self.group.group_name)
-
-
-def grant_user(
-    db: Session, actor: Actor, ref: int | str, user_ref: int | str, perm: str, apply: str
-) -> GroupGrant:
-    """``grant_user_permission_to_repo_group``: admin or ``group.admin`` on the group."""
-    return _user_rows(db, actor, ref, user_ref, perm, apply)
-
-
-def revoke_user(
-    db: Session, actor: Actor, ref: int | str, user_ref: int | str, apply: str
-) -> GroupGrant:
-    """``revoke_user_permission_from_repo_group``: delete the rows (``default``: set none)."""
-    return _user_rows(db, actor, ref, user_ref, None, apply)
-
-
-def _user_rows(
-    db: Session, actor: Actor, ref: int | str, user_ref: int | str, perm: str | None, apply: str
-) -> GroupGrant:
-    """Checks in ``methods.md`` §6's order: enum, group (hidden without ``group.admin``), user,
-    permission; then the rows."""
-    check_apply(apply)
-    group = find(db, actor, ref, Level.ADMIN)
-    user = lookup.user(db, user_ref)
-    level = None if perm is None else permissions.parse_object_permission(perm, "group")
-    failure = Failed("group_user_perm_failed", x=user_ref, group=_last(group))
-    is_default = user.user_id == actor.default_user_id
-    with _atomic(db, failure):
-        _apply(db, group, "user", user.user_id, level, apply, is_default=is_default)
-    return GroupGrant(group, user.username)
-
-
-def grant_user_group(
-    db: Session, actor: Actor, ref: int | str, ug_ref: int | str, perm: str, apply: str
-) -> GroupGrant:
-    """``grant_user_group_permission_to_repo_group``: admin, or ``group.admin`` on the group
-    and ``usergroup.read`` on the user group."""
-    return _user_group_rows(db, actor, ref, ug_ref, perm, apply)
-
-
-def revoke_user_group(
-    db: Session, actor: Actor, ref: int | str, ug_ref: int | str, apply: str
-) -> GroupGrant:
-    """``revoke_user_group_permission_from_repo_group``: who as the grant."""
-    return _user_group_rows(db, actor, ref, ug_ref, None, apply)
-
-
-def _user_group_rows(
-    db: Session, actor: Actor, ref: int | str, ug_ref: int | str, perm: str | None, apply: str
-) -> GroupGrant:
-    """Checks in ``methods.md`` §6's order: enum, group, permission (grant), user group, then
-    hiding for non-admins (group admin, then user group read); then the rows."""
-    check_apply(apply)
-    group = lookup.repo_group(db, ref)
-    level = None if perm is None else permissions.parse_object_permission(perm, "group")
-    user_group = lookup.user_group(db, ug_ref)
-    if not actor.admin:
-        if permissions.group_level(db, actor, group.group_id) < Level.ADMIN:
-            raise NotFound("repo_group_not_found", x=ref)
-        if permissions.user_group_level(db, actor, user_group.users_group_id) < Level.READ:
-            raise NotFound("user_group_not_found", x=ug_ref)
-    shown = ug_ref if perm is not None else user_group.group_name  # K's two texts
-    failure = Failed("group_group_perm_failed", x=shown, group=_last(group))
-    with _atomic(db, failure):
-        _apply(db, group, "user_group", user_group.users_group_id, level, apply, is_default=False)
-    return GroupGrant(group, user_group.group_name)
-
-
-def _last(group: RepoGroup) -> str:
-    return names.last_component(group.group_name)

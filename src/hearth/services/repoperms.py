@@ -153,18 +153,6 @@ def members(db: Session, repo_id: int) -> list[Member]:
     ]
 
 
-def group_rows_on_repos(db: Session, users_group_id: int) -> list[str]:
-    """Names of repositories a user group holds rows on, in row order."""
-    return list(
-        db.scalars(
-            select(Repository.repo_name)
-            .join(RepoUserGroupPerm, RepoUserGroupPerm.repo_id == Repository.repo_id)
-            .where(RepoUserGroupPerm.users_group_id == users_group_id)
-            .order_by(RepoUserGroupPerm.row_id)
-        )
-    )
-
-
 # --- the grant/revoke operations of methods.md §5 ----------------------------------------------
 
 
@@ -194,11 +182,8 @@ def _repo_and_group(
     """Lookups, then hiding for non-admins: repository admin, then user-group read."""
     repo = lookup.repository(db, repo_ref)
     group = lookup.user_group(db, group_ref)
-    if not actor.admin:
-        if permissions.repo_level(db, actor, repo.repo_id) < Level.ADMIN:
-            raise NotFound("repo_not_found", x=repo_ref)
-        if permissions.user_group_level(db, actor, group.users_group_id) < Level.READ:
-            raise NotFound("user_group_not_found", x=group_ref)
+    permissions.require(db, actor, Level.ADMIN, repo, NotFound("repo_not_found", x=repo_ref))
+    permissions.require(db, actor, Level.READ, group, NotFound("user_group_not_found", x=group_ref))
     return repo, group
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,7 +29,7 @@ from hearth.config import Settings
 from hearth.db import undo
 from hearth.db.models import Follower, RepoGroup, Repository, User
 from hearth.errors import Conflict, Failed, Forbidden, Invalid, NotFound, enum_error
-from hearth.services import journal, lookup, names, permissions, repogroups, repoperms
+from hearth.services import journal, lookup, names, permissions, placement, repogroups, repoperms
 from hearth.services.permissions import Actor, Level
 
 REPO_TYPES = ("hg", "git")
@@ -46,8 +47,7 @@ def path_of(settings: Settings, repo_name: str) -> Path:
 def find(db: Session, actor: Actor, ref: int | str, need: Level = Level.READ) -> Repository:
     """The repository ``ref`` names if the actor holds ``need``; else "does not exist" (hiding)."""
     repo = lookup.repository(db, ref)
-    if not actor.admin and permissions.repo_level(db, actor, repo.repo_id) < need:
-        raise NotFound("repo_not_found", x=ref)
+    permissions.require(db, actor, need, repo, NotFound("repo_not_found", x=ref))
     return repo
 
 
@@ -180,13 +180,88 @@ def follow(db: Session, repo_id: int, user_id: int) -> None:
     db.add(Follower(repo_id=repo_id, user_id=user_id, follows_from=now_utc()))
 
 
+# --- registering a repository: create, fork, rescan ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewRow:
+    """The columns a new repository row gets; the rest (dates, cache) :func:`register` sets."""
+
+    name: str
+    repo_type: str
+    owner_id: int
+    group: RepoGroup | None
+    private: bool
+    description: str
+    landing_rev: str
+    enable_statistics: bool
+    enable_downloads: bool
+    enable_locking: bool
+    clone_uri: str | None = None
+    fork_id: int | None = None
+
+
+def register(
+    db: Session,
+    settings: Settings,
+    row: NewRow,
+    *,
+    grant: Callable[[Repository], None],
+    follower_id: int,
+    make: Callable[[Path], None] | None = None,
+    failure: Failed | None = None,
+    record: Callable[[Repository], None] | None = None,
+    on_unreadable: Callable[[vcs.VcsError], None] | None = None,
+) -> Repository:
+    """The one way a repository comes to exist: insert the row, ``grant`` its permission rows,
+    ``follower_id`` follows it, ``make(path)`` creates it on disk (None: it is there already,
+    the rescan), the cache is read, ``record`` journals. ``failure`` is raised when making it on
+    disk fails; ``on_unreadable`` takes a repository whose last changeset cannot be read
+    (without it, that is an error). A transaction that does not commit leaves no directory."""
+    now = now_utc()
+    repo = Repository(
+        repo_name=row.name,
+        repo_type=row.repo_type,
+        clone_uri=row.clone_uri,
+        private=row.private,
+        description=row.description,
+        created_on=now,
+        updated_on=now,
+        owner_id=row.owner_id,
+        fork_id=row.fork_id,
+        group_id=row.group.group_id if row.group else None,
+        landing_rev=row.landing_rev,
+        enable_statistics=row.enable_statistics,
+        enable_downloads=row.enable_downloads,
+        enable_locking=row.enable_locking,
+    )
+    _insert(db, repo)
+    grant(repo)
+    follow(db, repo.repo_id, follower_id)
+    if make is not None:
+        target = path_of(settings, row.name)
+        _make_on_disk(
+            db, target, lambda: make(target), failure or Failed("repo_create_failed", x=row.name)
+        )
+    try:
+        refresh_cache(settings, repo)
+    except vcs.VcsError as exc:
+        if on_unreadable is None:
+            raise
+        on_unreadable(exc)
+    if record is not None:
+        record(repo)
+    db.flush()
+    return repo
+
+
 def create(
     db: Session, actor: Actor, settings: Settings, new: NewRepo, *, client_ip: str = ""
 ) -> Repository:
     name = new.repo_name
     names.check_repo_name(name)
     parent_path = names.parent_of(name)
-    plan = repogroups.check_create_in(
+    plan = placement.check_create_in(
         db, actor, parent_path, auto_create=settings.repo_group_auto_create
     )
     owner = _owner(db, actor, new.owner)
@@ -199,46 +274,55 @@ def create(
     if new.clone_uri and not remote_allowed(repo_type, new.clone_uri):
         raise failure
     creator = lookup.user(db, actor.user_id)
-    group = repogroups.create_missing(db, actor, settings.repos, plan, creator)
-    now = now_utc()
-    repo = Repository(
-        repo_name=name,
+    group = placement.create_missing(db, actor, settings.repos, plan, creator)
+    private = settings.default_repo_private if new.private is None else new.private
+    row = NewRow(
+        name=name,
         repo_type=repo_type,
-        clone_uri=new.clone_uri or None,
-        private=settings.default_repo_private if new.private is None else new.private,
-        description=new.description or names.last_component(name),
-        created_on=now,
-        updated_on=now,
         owner_id=owner.user_id,
-        group_id=group.group_id if group else None,
+        group=group,
+        private=private,
+        description=new.description or names.last_component(name),
         landing_rev=landing,
         enable_statistics=_default(new.enable_statistics, settings.default_repo_enable_statistics),
         enable_downloads=_default(new.enable_downloads, settings.default_repo_enable_downloads),
         enable_locking=_default(new.enable_locking, settings.default_repo_enable_locking),
+        clone_uri=new.clone_uri or None,
     )
-    _insert(db, repo)
-    if new.copy_permissions and group is not None:
-        repoperms.copy_from_group(db, actor, repo, group.group_id)
-    else:
-        repoperms.write_default_rows(db, actor, repo)
-    follow(db, repo.repo_id, owner.user_id)
-    target = path_of(settings, name)
-    if new.clone_uri:
-        _make_on_disk(db, target, lambda: vcs.clone(new.clone_uri, str(target), repo_type), failure)
-    else:
-        _make_on_disk(db, target, lambda: vcs.create(str(target), repo_type), failure)
-    refresh_cache(settings, repo)
-    journal.record(
+
+    def grant(repo: Repository) -> None:
+        if new.copy_permissions and group is not None:
+            repoperms.copy_from_group(db, actor, repo, group.group_id)
+        else:
+            repoperms.write_default_rows(db, actor, repo)
+
+    def make(target: Path) -> None:
+        if new.clone_uri:
+            vcs.clone(new.clone_uri, str(target), repo_type)
+        else:
+            vcs.create(str(target), repo_type)
+
+    def record(repo: Repository) -> None:
+        journal.record(
+            db,
+            user_id=actor.user_id,
+            username=actor.username,
+            action="user_created_repo",
+            repo_id=repo.repo_id,
+            repo_name=name,
+            ip_addr=client_ip,
+        )
+
+    return register(
         db,
-        user_id=actor.user_id,
-        username=actor.username,
-        action="user_created_repo",
-        repo_id=repo.repo_id,
-        repo_name=name,
-        ip_addr=client_ip,
+        settings,
+        row,
+        grant=grant,
+        follower_id=owner.user_id,
+        make=make,
+        failure=failure,
+        record=record,
     )
-    db.flush()
-    return repo
 
 
 def _default(value: bool | None, setting: bool) -> bool:
@@ -273,11 +357,10 @@ def fork(
     if taken is not None:
         raise Conflict("fork_exists" if taken.fork_id else "repo_exists", x=name)
     names.check_repo_name(name)
-    plan = repogroups.check_create_in(
+    plan = placement.check_create_in(
         db, actor, names.parent_of(name), auto_create=settings.repo_group_auto_create
     )
-    if not actor.admin and permissions.repo_level(db, actor, source.repo_id) < Level.READ:
-        raise NotFound("repo_not_found", x=source_ref)
+    permissions.require(db, actor, Level.READ, source, NotFound("repo_not_found", x=source_ref))
     owner = _owner(db, actor, new.owner)
     failure = Failed("repo_fork_failed", x=source.repo_name, fork=name)
     if repogroups.by_path(db, name) is not None:
@@ -286,47 +369,51 @@ def fork(
     if landing is None:
         raise failure
     creator = lookup.user(db, actor.user_id)
-    group = repogroups.create_missing(db, actor, settings.repos, plan, creator)
-    now = now_utc()
-    repo = Repository(
-        repo_name=name,
+    group = placement.create_missing(db, actor, settings.repos, plan, creator)
+    row = NewRow(
+        name=name,
         repo_type=source.repo_type,
-        clone_uri=None,
+        owner_id=owner.user_id,
+        group=group,
         private=new.private,
         description=new.description or names.last_component(name),
-        created_on=now,
-        updated_on=now,
-        owner_id=owner.user_id,
-        fork_id=source.repo_id,
-        group_id=group.group_id if group else None,
         landing_rev=landing,
         enable_statistics=False,
         enable_downloads=False,
         enable_locking=source.enable_locking,
+        fork_id=source.repo_id,
     )
-    _insert(db, repo)
-    if new.copy_permissions:
-        repoperms.copy_from_repo(db, source.repo_id, repo.repo_id)
-    else:
-        repoperms.write_default_rows(db, actor, repo)
-    follow(db, repo.repo_id, owner.user_id)
-    target = path_of(settings, name)
+
+    def grant(repo: Repository) -> None:
+        if new.copy_permissions:
+            repoperms.copy_from_repo(db, source.repo_id, repo.repo_id)
+        else:
+            repoperms.write_default_rows(db, actor, repo)
+
     origin = path_of(settings, source.repo_name)
-    _make_on_disk(
-        db, target, lambda: vcs.clone(str(origin), str(target), source.repo_type), failure
-    )
-    refresh_cache(settings, repo)
-    journal.record(
+
+    def record(repo: Repository) -> None:
+        journal.record(
+            db,
+            user_id=actor.user_id,
+            username=actor.username,
+            action="user_forked_repo",
+            repo_id=source.repo_id,
+            repo_name=source.repo_name,
+            detail=name,
+            ip_addr=client_ip,
+        )
+
+    repo = register(
         db,
-        user_id=actor.user_id,
-        username=actor.username,
-        action="user_forked_repo",
-        repo_id=source.repo_id,
-        repo_name=source.repo_name,
-        detail=name,
-        ip_addr=client_ip,
+        settings,
+        row,
+        grant=grant,
+        follower_id=owner.user_id,
+        make=lambda target: vcs.clone(str(origin), str(target), source.repo_type),
+        failure=failure,
+        record=record,
     )
-    db.flush()
     return source, repo
 
 
@@ -364,12 +451,9 @@ def update(
     if group_ref is not None:
         target_group = None if group_ref == "" else lookup.repo_group(db, group_ref)
     owner = lookup.user(db, changes["owner"]) if changes.get("owner") is not None else None
-    if (
-        isinstance(target_group, RepoGroup)
-        and not actor.admin
-        and permissions.group_level(db, actor, target_group.group_id) < Level.WRITE
-    ):
-        raise Forbidden("no_move_in_group", x=target_group.group_name)
+    if isinstance(target_group, RepoGroup):
+        refusal = Forbidden("no_move_in_group", x=target_group.group_name)
+        permissions.require(db, actor, Level.WRITE, target_group, refusal)
     if new_last is not None:
         if "/" in new_last:
             raise Invalid("invalid_repo_name", x=new_last, reason="empty path component")

@@ -35,11 +35,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hearth import vcs
-from hearth.clock import now_utc
 from hearth.config import Settings
 from hearth.db.models import Repository, User
 from hearth.errors import Failed, HearthError
-from hearth.services import bootstrap, names, repogroups, repoperms, repos
+from hearth.services import bootstrap, names, placement, repogroups, repoperms, repos
 from hearth.services.permissions import Actor
 
 log = logging.getLogger("hearth.rescan")
@@ -152,33 +151,32 @@ def _register(
             if repogroups.by_path(db, name) is not None:
                 log.warning("rescan: skipping %s: a repository group has that name", name)
                 return False
-            plan = repogroups.plan_parent(db, names.parent_of(name))
-            group = repogroups.create_missing(db, actor, settings.repos, plan, owner)
-            now = now_utc()
-            repo = Repository(
-                repo_name=name,
+            plan = placement.plan_parent(db, names.parent_of(name))
+            group = placement.create_missing(db, actor, settings.repos, plan, owner)
+            row = repos.NewRow(
+                name=name,
                 repo_type=repo_type,
-                clone_uri=None,
+                owner_id=actor.user_id,
+                group=group,
                 private=settings.default_repo_private,
                 description=vcs.description(str(path), repo_type) or f"{name} repository",
-                created_on=now,
-                updated_on=now,
-                owner_id=actor.user_id,
-                group_id=group.group_id if group else None,
                 landing_rev="rev:tip",
                 enable_statistics=settings.default_repo_enable_statistics,
                 enable_downloads=settings.default_repo_enable_downloads,
                 enable_locking=settings.default_repo_enable_locking,
             )
-            db.add(repo)
-            db.flush()
-            repoperms.write_default_rows(db, actor, repo)
-            repos.follow(db, repo.repo_id, actor.user_id)
-            try:
-                repos.refresh_cache(settings, repo)
-            except vcs.VcsError as exc:  # a damaged repository is still registered
+
+            def unreadable(exc: vcs.VcsError) -> None:  # a damaged repository is still registered
                 log.warning("rescan: cannot read the last changeset of %s: %s", name, exc)
-            db.flush()
+
+            repos.register(
+                db,
+                settings,
+                row,
+                grant=lambda repo: repoperms.write_default_rows(db, actor, repo),
+                follower_id=actor.user_id,
+                on_unreadable=unreadable,
+            )
     except (HearthError, IntegrityError) as exc:
         log.warning("rescan: skipping %s: %s", name, exc)
         return False

@@ -53,20 +53,28 @@ _secrets_lock = threading.Lock()
 
 
 def secret(home: Path) -> bytes:
-    """The signing secret of the server whose home is ``home``: read, or made once (0600)."""
+    """The signing secret of the server whose home is ``home``: read, or made once (0600).
+
+    Workers may start together: the secret is written to a file of its own and linked into
+    place, so a reader sees either no file or the whole secret, and the first link wins.
+    """
     path = home / "secret_key"
     with _secrets_lock:
         known = _secrets.get(path)
         if known is not None:
             return known
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            value = bytes.fromhex(path.read_text().strip())
-        else:
-            value = secrets.token_bytes(32)
+        if not path.exists():
+            fresh = home / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+            fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as out:
-                out.write(value.hex() + "\n")
+                out.write(secrets.token_bytes(32).hex() + "\n")
+            try:
+                os.link(fresh, path)
+            except FileExistsError:
+                pass  # another worker was first: use its secret
+            finally:
+                fresh.unlink()
+        value = bytes.fromhex(path.read_text().strip())
         if len(value) < 16:
             raise ValueError(f"{path}: the secret is too short; delete the file to make a new one")
         _secrets[path] = value

@@ -83,8 +83,7 @@ def find(db: Session, actor: Actor, ref: int | str, need: Level) -> UserGroup:
     """The user group ``ref`` names, if the actor holds at least ``need`` on it; else "does not
     exist", the same answer as for a missing group (``permissions.md`` §5)."""
     group = lookup.user_group(db, ref)
-    if permissions.user_group_level(db, actor, group.users_group_id) < need:
-        raise NotFound("user_group_not_found", x=ref)
+    permissions.require(db, actor, need, group, NotFound("user_group_not_found", x=ref))
     return group
 
 
@@ -384,8 +383,8 @@ def _source_group(
     order, ``methods.md`` §3)."""
     source = lookup.user_group(db, source_ref)
     level = Level.NONE if perm is None else permissions.parse_object_permission(perm, KIND)
-    if permissions.user_group_level(db, actor, source.users_group_id) < Level.READ:
-        raise NotFound("user_group_not_found", x=source_ref)
+    refusal = NotFound("user_group_not_found", x=source_ref)
+    permissions.require(db, actor, Level.READ, source, refusal)
     return source, level
 
 

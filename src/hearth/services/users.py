@@ -26,11 +26,11 @@ from hearth.db.models import (
     UserIpRule,
 )
 from hearth.db.session import core
-from hearth.errors import Conflict, Failed, Forbidden, Invalid
+from hearth.errors import Conflict, Failed, Forbidden, HearthError, Invalid
 from hearth.services import keys, permissions
 from hearth.services.lookup import is_digits
 from hearth.services.passwords import hash_password
-from hearth.services.permissions import DEFAULT_USERNAME, Actor
+from hearth.services.permissions import DEFAULT_USERNAME
 
 _USERNAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
 RESERVED_USERNAMES = frozenset({DEFAULT_USERNAME, "new_user"})
@@ -62,6 +62,11 @@ def _email_taken(db: Session, email: str, exclude: int | None = None) -> bool:
         primary = primary.where(User.user_id != exclude)
         extra = extra.where(UserEmail.user_id != exclude)
     return db.scalar(primary.union_all(extra).limit(1)) is not None
+
+
+def email_taken(db: Session, email: str) -> bool:
+    """Whether any user has ``email`` as primary or extra address (any case)."""
+    return _email_taken(db, email)
 
 
 def create_user(
@@ -111,6 +116,18 @@ def create_user(
         # a concurrent create won the race for the name or the e-mail
         raise Conflict("user_exists", x=username) from None
     return user
+
+
+def create_user_or_fail(db: Session, *, username: str, **fields: Any) -> User:
+    """:func:`create_user` for the API: in a savepoint, so a failure leaves no row, and any
+    failure that is not one of Hearth's own answers as ``Failed(user_create_failed)``."""
+    try:
+        with db.begin_nested():
+            return create_user(db, username=username, **fields)
+    except HearthError:
+        raise
+    except Exception as exc:
+        raise Failed("user_create_failed", x=username) from exc
 
 
 _UPDATABLE = (
@@ -257,7 +274,3 @@ def permission_report(
         named("group"),
         named("usergroup"),
     )
-
-
-def actor_is(actor: Actor, user: User) -> bool:
-    return actor.user_id == user.user_id

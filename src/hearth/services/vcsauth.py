@@ -42,9 +42,10 @@ from typing import Literal
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
-from hearth.db.models import Repository, User, UserEmail
+from hearth.db.models import User, UserEmail
 from hearth.services import ipaccess, keys, locks, permissions
 from hearth.services.locks import LockDecision
+from hearth.services.lookup import RepoRef
 from hearth.services.passwords import hash_password, verify_password
 from hearth.services.permissions import DEFAULT_USERNAME, Actor, Level
 
@@ -189,7 +190,7 @@ def check_credentials(
 
 
 def _anonymous(
-    db: Session, repo: Repository, need: Level, default_user_id: int, address: str
+    db: Session, repo: RepoRef, need: Level, default_user_id: int, address: str
 ) -> tuple[bool, bool]:
     """Step 2: (served anonymously, ``default`` may read the repository)."""
     if not db.scalar(_DEFAULT_ACTIVE, {"did": default_user_id}):
@@ -206,7 +207,7 @@ def _anonymous(
 def decide(
     db: Session,
     *,
-    repo: Repository | None,
+    repo: RepoRef | None,
     access: Access,
     credentials: Credentials | None,
     address: str,

@@ -27,21 +27,21 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
+from starlette.types import Message, Scope, Send
 
-from hearth.db.models import Repository
 from hearth.errors import TEXTS
 from hearth.services import vcsauth
+from hearth.services.lookup import RepoRef
 from hearth.services.vcsauth import Access, Credentials, Decision, Outcome
 from hearth.smarthttp import reasons
-from hearth.smarthttp.gitproto import Message, Send, send_text
+from hearth.smarthttp.answers import send_text
 
 if TYPE_CHECKING:
     from hearth.runtime import Runtime
-
-Scope = dict[str, Any]
 
 
 class Malformed(Exception):
@@ -54,14 +54,13 @@ def basic_credentials(scope: Scope) -> Credentials | None:
     Other schemes count as no credentials. Raises :class:`Malformed` for a Basic header that is
     not base64 of ``login:secret`` (UTF-8, else Latin-1 as older clients send).
     """
-    for name, value in scope.get("headers", ()):
-        if name.lower() != b"authorization":
-            continue
-        scheme, _, token = value.partition(b" ")
-        if scheme.lower() != b"basic":
+    value = Headers(scope=scope).get("authorization")
+    if value is not None:
+        scheme, _, token = value.partition(" ")
+        if scheme.lower() != "basic":
             return None
         try:
-            raw = base64.b64decode(token.strip(), validate=True)
+            raw = base64.b64decode(token.encode("latin-1").strip(), validate=True)
         except (binascii.Error, ValueError):
             raise Malformed from None
         try:
@@ -79,7 +78,7 @@ async def authorize(
     runtime: Runtime,
     scope: Scope,
     send: Send,
-    repo: Repository | None,
+    repo: RepoRef | None,
     access: Access,
     *,
     lock_applies: bool = True,

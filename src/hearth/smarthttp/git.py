@@ -20,8 +20,9 @@ least one ref was updated, so a refused push records nothing and keeps its lock.
 hooks are not run during HTTP pushes (Hearth owns the repositories; it installs none).
 
 After the answer is sent (``serve_git``'s ``on_complete``), the updated refs become the pushed
-revisions (``git rev-list <new> --not <old> <every other ref>``) and ``smarthttp/pushes.py`` does
-the journal, the last changeset and the lock in a worker thread.
+revisions (``git rev-list <new> --not <old> <every other ref>``) and ``smarthttp/bookkeeping.py`` does
+the journal, the last changeset and the lock in a worker thread (the revisions come from
+``services/transfers.py``, which asks ``vcs``).
 """
 
 from __future__ import annotations
@@ -29,28 +30,26 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import subprocess
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Receive, Scope, Send
 
-from hearth.db.models import Repository
-from hearth.services import locks, repos
-from hearth.services.pushes import release_message
+from hearth.services import locks, repos, transfers
+from hearth.services.lookup import RepoRef
+from hearth.services.transfers import release_message
 from hearth.services.vcsauth import Decision
-from hearth.smarthttp import auth, gitproto, pushes
-from hearth.smarthttp.gitproto import GitRequest, GitResult, Receive, Send
+from hearth.smarthttp import auth, bookkeeping, gitproto
+from hearth.smarthttp.gitproto import GitRequest, GitResult
 
 if TYPE_CHECKING:
     from hearth.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-Scope = dict[str, Any]
 
-ZERO = "0" * 40
 HOOK = """#!/bin/sh
 # Hearth: record the refs this HTTP push updated and show Hearth's messages (web-and-vcs.md §6-§7).
 cat > "$HEARTH_PUSH_LOG"
@@ -114,28 +113,7 @@ def read_updates(log_path: str) -> list[tuple[str, str, str]]:
     return updates
 
 
-def pushed_revisions(repo_path: Path, updates: list[tuple[str, str, str]]) -> list[str]:
-    """Commits the push brought, oldest first: reachable from a new ref value and from no
-    previous value and no ref the push left alone."""
-    news = [new for _old, new, _ref in updates if new != ZERO]
-    if not news:
-        return []
-    olds = [old for old, _new, _ref in updates if old != ZERO]
-    excluded = [f"--exclude={ref}" for _old, _new, ref in updates]
-    argv = ["git", "--git-dir", str(repo_path), "rev-list", "--reverse", *news, "--not", *olds]
-    argv += [*excluded, "--glob=refs/*"]  # not --all: HEAD may name an updated branch
-    proc = subprocess.run(
-        argv, capture_output=True, env=gitproto.child_env(None, None), timeout=600, check=False
-    )
-    if proc.returncode != 0:
-        log.warning(
-            "git rev-list in %s failed: %s", repo_path, proc.stderr.decode("utf-8", "replace")
-        )
-        return []
-    return proc.stdout.decode("ascii").split()
-
-
-def _messages(repo: Repository, decision: Decision) -> str:
+def _messages(repo: RepoRef, decision: Decision) -> str:
     """What a successful push shows: a 2xx lock warning, and the holder's lock release."""
     lines = []
     if decision.lock.locked and decision.lock.message:
@@ -150,7 +128,7 @@ async def serve(
     scope: Scope,
     receive: Receive,
     send: Send,
-    repo: Repository | None,
+    repo: RepoRef | None,
     request: GitRequest,
 ) -> None:
     """Answer one git smart-HTTP request for ``repo`` (None: no such repository)."""
@@ -175,8 +153,10 @@ async def serve(
             updates = await run_in_threadpool(read_updates, log_path)
             if not updates:
                 return
-            revisions = await run_in_threadpool(pushed_revisions, path, updates)
-            await pushes.pushed(
+            revisions = await run_in_threadpool(
+                transfers.pushed_revisions, settings, repo.repo_name, updates
+            )
+            await bookkeeping.pushed(
                 runtime, repo, actor, address, revisions, release_lock=decision.holds_lock
             )
 
@@ -197,7 +177,7 @@ async def serve(
 
     async def after_pull(result: GitResult) -> None:
         if result.ok:
-            await pushes.pulled(runtime, repo, actor)
+            await bookkeeping.pulled(runtime, repo, actor)
 
     wants_lock = pull_rpc and locks.may_lock_on_pull(repo, actor)
     await gitproto.serve_git(

@@ -34,30 +34,28 @@ server, TLS) every answer takes the relay.
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
-import fcntl
 import inspect
 import logging
 import os
 import re
 import signal
-import subprocess
 import zlib
-from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qs
 
-from hearth.smarthttp import direct
+from starlette.datastructures import Headers
+from starlette.types import Message, Receive, Scope, Send
+
+from hearth.smarthttp import answers, childproc, direct
+from hearth.smarthttp.answers import send_text
+from hearth.vcs.git import scrubbed_env
 
 log = logging.getLogger(__name__)
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 
 Service = Literal["git-upload-pack", "git-receive-pack"]
 Access = Literal["pull", "push"]
@@ -68,21 +66,6 @@ SMART_PATHS = ("info/refs", "git-upload-pack", "git-receive-pack")
 
 CHUNK = 256 * 1024
 """Inflate granularity: large enough that Python's per-chunk cost is noise."""
-PIPE_LIMIT = 1024 * 1024
-"""Bytes of git's output we hold before we stop reading its pipe; bounds memory per transfer."""
-BATCH = 256 * 1024
-BATCH_WAIT = 0.001
-"""upload-pack writes its pack in 8 KiB pieces, so reading as data arrives means thousands of
-8 KiB sends per clone (43 MB: ~5,000), each a trip through the event loop and a small TCP
-write. When a read brings less than :data:`BATCH`, we wait this long (seconds) for more,
-a few times at most, before sending. Measured on 8.5 MB: curl received it in 0.09 s
-without batching, in 0.05 s with it (``git upload-pack`` to a pipe: 0.04 s)."""
-PIPE_SIZE = 1024 * 1024
-"""Kernel buffer of git's stdin and stdout pipes (Linux ``F_SETPIPE_SZ``; default 64 KiB).
-
-Bigger pipes mean bigger reads and fewer wake-ups for git and for us: on a 2-core machine
-the relay competes with pack-objects and index-pack for CPU."""
-_F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 KILL_GRACE = 5.0
 """Seconds between SIGTERM and SIGKILL."""
 RECEIVE_PACK_GRACE = 60.0
@@ -92,22 +75,8 @@ A signal kills receive-pack without removing its quarantine directory
 (``objects/tmp_objdir-incoming-*``, git 2.39), while end-of-file on stdin makes it fail the
 unpack, report, and clean up. If the whole body had arrived, the push is completed as if the
 client had waited; ref updates are atomic either way."""
-STDERR_TAIL = 8192
 
 _GIT_PROTOCOL_RE = re.compile(r"^[A-Za-z0-9=:._-]{1,256}$")
-# Variables that would point the child at another repository or object store.
-_SCRUBBED_ENV = (
-    "GIT_DIR",
-    "GIT_WORK_TREE",
-    "GIT_INDEX_FILE",
-    "GIT_OBJECT_DIRECTORY",
-    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-    "GIT_COMMON_DIR",
-    "GIT_NAMESPACE",
-    "GIT_PROTOCOL",
-    "GIT_QUARANTINE_PATH",
-    "GIT_CEILING_DIRECTORIES",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,7 +184,7 @@ def child_env(git_protocol: str | None, extra_env: Mapping[str, str] | None) -> 
 
     ``extra_env`` is how a caller hands information to hooks (the pusher, the repository id).
     """
-    env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
+    env = scrubbed_env()
     if git_protocol and _GIT_PROTOCOL_RE.match(git_protocol):
         env["GIT_PROTOCOL"] = git_protocol
     if extra_env:
@@ -223,33 +192,10 @@ def child_env(git_protocol: str | None, extra_env: Mapping[str, str] | None) -> 
     return env
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
-    values = [v for k, v in scope.get("headers", ()) if k.lower() == name]
-    return b",".join(values).decode("latin-1").strip() if values else None
-
-
-def _base_headers(content_type: str) -> list[tuple[bytes, bytes]]:
-    return [
-        (b"content-type", content_type.encode("latin-1")),
-        (b"cache-control", b"no-cache, max-age=0, must-revalidate"),
-        (b"expires", b"Fri, 01 Jan 1980 00:00:00 GMT"),
-        (b"pragma", b"no-cache"),
-    ]
-
-
-async def send_text(
-    send: Send,
-    status: int,
-    text: str,
-    headers: list[tuple[bytes, bytes]] | None = None,
-) -> None:
-    """A complete plain-text answer with git's no-cache headers (errors, refusals, 404s)."""
-    body = text.encode("utf-8")
-    hdrs = _base_headers("text/plain; charset=utf-8")
-    hdrs.append((b"content-length", str(len(body)).encode()))
-    hdrs.extend(headers or ())
-    await send({"type": "http.response.start", "status": status, "headers": hdrs})
-    await send({"type": "http.response.body", "body": body, "more_body": False})
+def _header(scope: Scope, name: str) -> str | None:
+    """All values of header ``name`` joined with commas (RFC 9110 §5.3), or None."""
+    values = Headers(scope=scope).getlist(name)
+    return ",".join(values).strip() if values else None
 
 
 def _inflate(inflater: Any, data: bytes) -> Iterator[bytes]:
@@ -263,217 +209,12 @@ def _inflate(inflater: Any, data: bytes) -> Iterator[bytes]:
             yield out
 
 
-class _PipeReader(asyncio.Protocol):
-    """git's stdout as a queue of the byte strings the event loop read, with backpressure.
-
-    ``StreamReader`` copies every read into a bytearray and slices it out again (and shifts
-    the remainder down); here each read is handed on as it came, or joined once when several
-    are waiting. Reading stops above :data:`PIPE_LIMIT` queued bytes.
-    """
-
-    def __init__(self) -> None:
-        self._chunks: collections.deque[bytes] = collections.deque()
-        self._queued = 0
-        self._eof = False
-        self._paused = False
-        self._waiter: asyncio.Future[None] | None = None
-        self.transport: asyncio.ReadTransport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def data_received(self, data: bytes) -> None:
-        self._chunks.append(data)
-        self._queued += len(data)
-        if self._queued > PIPE_LIMIT and not self._paused and self.transport is not None:
-            self._paused = True
-            self.transport.pause_reading()
-        self._wake()
-
-    def eof_received(self) -> bool:
-        self._eof = True
-        self._wake()
-        return False
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._eof = True
-        self._wake()
-
-    def _wake(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
-
-    def at_eof(self) -> bool:
-        return self._eof and not self._chunks
-
-    async def read(self) -> bytes:
-        """Everything read so far (at least one byte), or b"" at end of file."""
-        while not self._chunks and not self._eof:
-            self._waiter = asyncio.get_running_loop().create_future()
-            await self._waiter
-            self._waiter = None
-        return self.read_nowait()
-
-    def read_nowait(self) -> bytes:
-        """Everything read so far, possibly nothing."""
-        if not self._chunks:
-            return b""
-        data = self._chunks[0] if len(self._chunks) == 1 else b"".join(self._chunks)
-        self._chunks.clear()
-        self._queued = 0
-        if self._paused and self.transport is not None:
-            self._paused = False
-            self.transport.resume_reading()
-        return data
-
-
-async def _read_batch(stdout: _PipeReader) -> bytes:
-    """At least one byte of git's output (b"" at its end), batched up towards BATCH bytes."""
-    chunk = await stdout.read()
-    parts = [chunk]
-    size = len(chunk)
-    for _ in range(4):
-        if size >= BATCH or stdout.at_eof():
-            break
-        await asyncio.sleep(BATCH_WAIT)
-        more = stdout.read_nowait()
-        if not more:
-            break
-        parts.append(more)
-        size += len(more)
-    return parts[0] if len(parts) == 1 else b"".join(parts)
-
-
-def _pipe() -> tuple[int, int]:
-    read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
-    with contextlib.suppress(OSError):  # not Linux, or above fs.pipe-max-size: keep 64 KiB
-        fcntl.fcntl(write_fd, _F_SETPIPE_SZ, PIPE_SIZE)
-    return read_fd, write_fd
-
-
-class _Child:
-    """A git child started with ``subprocess.Popen`` and awaited through a pidfd.
-
-    uvloop starts children with libuv's plain ``fork()``, which copies the page tables of the
-    whole server (100 MB and more) while the event loop waits: 5.5 ms per git request against
-    2.8 ms for ``Popen``'s ``vfork``, and three requests per clone. The exit is watched with
-    ``pidfd_open`` on the loop (a worker thread where there is no pidfd), and ``Popen.wait``
-    reaps it.
-    """
-
-    def __init__(self, popen: subprocess.Popen[bytes], stderr: asyncio.StreamReader) -> None:
-        self._popen = popen
-        self.pid = popen.pid
-        self.stderr = stderr
-        loop = asyncio.get_running_loop()
-        self._exited: asyncio.Future[int] = loop.create_future()
-        self._pidfd = -1
-        try:
-            self._pidfd = os.pidfd_open(popen.pid)
-        except (AttributeError, OSError):
-            waiter = loop.run_in_executor(None, popen.wait)
-            waiter.add_done_callback(lambda _: self._done())
-        else:
-            loop.add_reader(self._pidfd, self._reap)
-
-    @property
-    def returncode(self) -> int | None:
-        """None until the child has been reaped (so its process group id is still ours)."""
-        return self._popen.returncode
-
-    def _reap(self) -> None:
-        loop = asyncio.get_running_loop()
-        loop.remove_reader(self._pidfd)
-        os.close(self._pidfd)
-        self._pidfd = -1
-        self._popen.wait()  # it has exited: this only collects the status
-        self._done()
-
-    def _done(self) -> None:
-        if not self._exited.done():
-            self._exited.set_result(self._popen.returncode)
-
-    async def wait(self) -> int:
-        return await asyncio.shield(self._exited)
-
-
-def _spawn(
-    argv: list[str], env: dict[str, str], *, with_stdin: bool, stdout_fd: int = -1
-) -> tuple[int, int, int, subprocess.Popen[bytes]]:
-    """Start git in a session of its own, its stdin and stdout on big pipes.
-
-    Returns our ends (stdin's write end, -1 for GETs; stdout's and stderr's read ends) and the
-    process; the caller wraps them for the event loop. With ``stdout_fd`` git writes there
-    instead (it is closed here, and stdout's read end is -1).
-    """
-    out_r, out_w, in_r, in_w, err_r, err_w = -1, stdout_fd, -1, -1, -1, -1
-    try:
-        if stdout_fd < 0:
-            out_r, out_w = _pipe()
-        if with_stdin:
-            in_r, in_w = _pipe()
-        err_r, err_w = os.pipe2(os.O_CLOEXEC)
-        popen = subprocess.Popen(
-            argv,
-            stdin=in_r if with_stdin else subprocess.DEVNULL,
-            stdout=out_w,
-            stderr=err_w,
-            env=env,
-            start_new_session=True,
-        )
-    except BaseException:
-        for fd in (out_r, in_w, err_r):
-            if fd >= 0:
-                os.close(fd)
-        raise
-    finally:
-        for fd in (out_w, in_r, err_w):
-            if fd >= 0:
-                os.close(fd)
-    return in_w, out_r, err_r, popen
-
-
-def _pipe_file(fd: int, mode: str) -> Any:
-    """A file object for ``connect_*_pipe`` through which ``fd`` is closed exactly once.
-
-    uvloop closes the descriptor itself when the transport closes, and a file object owning it
-    closed it a second time when collected; by then the number may belong to someone else. Seen
-    in the test suite: a concurrent ``Popen``'s error pipe closed under it (EBADF), the clone's
-    answer lost. asyncio's own loops close only through the file object.
-    """
-    closes_itself = type(asyncio.get_running_loop()).__module__.startswith("uvloop")
-    return os.fdopen(fd, mode, buffering=0, closefd=not closes_itself)
-
-
-async def _watch_stderr(popen: subprocess.Popen[bytes], err_r: int) -> _Child:
-    loop = asyncio.get_running_loop()
-    stderr = asyncio.StreamReader(limit=STDERR_TAIL * 2)
-    await loop.connect_read_pipe(
-        lambda: asyncio.StreamReaderProtocol(stderr), _pipe_file(err_r, "rb")
-    )
-    return _Child(popen, stderr)
-
-
-async def _stdout_reader(out_r: int) -> tuple[asyncio.BaseTransport, _PipeReader]:
-    loop = asyncio.get_running_loop()
-    return await loop.connect_read_pipe(_PipeReader, _pipe_file(out_r, "rb"))
-
-
-async def _stdin_writer(in_w: int) -> asyncio.StreamWriter:
-    loop = asyncio.get_running_loop()
-    transport, protocol = await loop.connect_write_pipe(
-        lambda: asyncio.StreamReaderProtocol(asyncio.StreamReader()),
-        _pipe_file(in_w, "wb"),
-    )
-    return asyncio.StreamWriter(transport, protocol, None, loop)
-
-
 class _Exchange:
     """The state of one request/child pair, shared by the tasks that serve it."""
 
     def __init__(
         self,
-        proc: _Child,
+        proc: childproc.Child,
         stdin: asyncio.StreamWriter | None,
         *,
         graceful: bool,
@@ -561,18 +302,18 @@ class _Exchange:
         assert self.proc.stderr is not None
         while chunk := await self.proc.stderr.read(CHUNK):
             self.stderr += chunk
-            del self.stderr[:-STDERR_TAIL]
+            del self.stderr[: -childproc.STDERR_TAIL]
 
 
 async def _relay_buffered(
-    stdout: _PipeReader, send: Send, start: Message, preamble: bytes
+    stdout: childproc.PipeReader, send: Send, start: Message, preamble: bytes
 ) -> tuple[bool, int]:
     """git's stdout through the event loop and uvicorn's transport (the portable path).
 
     Returns whether the response started and the bytes sent."""
     started = False
     bytes_out = 0
-    while chunk := await _read_batch(stdout):
+    while chunk := await childproc.read_batch(stdout):
         if not started:
             started = True
             chunk = preamble + chunk
@@ -605,7 +346,7 @@ async def serve_git(
     ``on_complete`` (sync or async) receives the :class:`GitResult` after the last byte has been
     sent, so bookkeeping never delays the client; the same result is also returned.
     """
-    git_protocol = _header(scope, b"git-protocol")
+    git_protocol = _header(scope, "git-protocol")
     version = protocol_version(git_protocol)
     name = request.command
     inflater = None
@@ -619,7 +360,7 @@ async def serve_git(
         argv = [git, name, "--stateless-rpc", str(repo_path)]
         content_type = f"application/x-git-{name}-result"
         preamble = b""
-        encoding = (_header(scope, b"content-encoding") or "").lower()
+        encoding = (_header(scope, "content-encoding") or "").lower()
         if encoding in ("gzip", "x-gzip"):
             inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
         elif encoding not in ("", "identity"):
@@ -629,7 +370,7 @@ async def serve_git(
     channel = direct.channel_of(scope)
     rpc = not request.advertise
     hand_over = channel is not None and rpc and name == "upload-pack"
-    headers = _base_headers(content_type)
+    headers = answers.base_headers(content_type)
     start = {"type": "http.response.start", "status": 200, "headers": headers}
     socket_fd = -1
     if hand_over:
@@ -638,19 +379,19 @@ async def serve_git(
         if handed is None:
             return GitResult(request, None, True, 0, 0, b"")
         socket_fd = handed
-    in_w, out_r, err_r, popen = _spawn(
+    in_w, out_r, err_r, popen = childproc.spawn(
         argv, child_env(git_protocol, extra_env), with_stdin=rpc, stdout_fd=socket_fd
     )
     stdout_transport: asyncio.BaseTransport | None = None
-    stdout: _PipeReader | None = None
+    stdout: childproc.PipeReader | None = None
     try:
-        proc = await _watch_stderr(popen, err_r)
+        proc = await childproc.watch_stderr(popen, err_r)
         stdin: asyncio.StreamWriter | None = None
         if rpc:
-            stdin = await _stdin_writer(in_w)
+            stdin = await childproc.stdin_writer(in_w)
             in_w = -1
         if out_r >= 0:
-            stdout_transport, stdout = await _stdout_reader(out_r)
+            stdout_transport, stdout = await childproc.stdout_reader(out_r)
             out_r = -1
     except BaseException:
         for fd in (in_w, out_r):

@@ -17,7 +17,7 @@ Mercurial (they run in hgweb's worker thread, in a copy of the request's context
 variable tells them which request they serve): ``pretxnchangegroup`` prints Hearth's messages
 (a 2xx lock warning, ``Released lock on repo `<repo>```; the client shows them as ``remote:``)
 and ``changegroup`` collects the new changesets once the transaction is committed. After hgweb
-has answered, ``smarthttp/pushes.py`` does the journal, the last changeset and the lock.
+has answered, ``smarthttp/bookkeeping.py`` does the journal, the last changeset and the lock.
 """
 
 from __future__ import annotations
@@ -27,11 +27,12 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from hearth.db.models import Repository
+from starlette.types import Message, Receive, Scope, Send
+
 from hearth.services import repos
-from hearth.services.pushes import release_message
-from hearth.smarthttp import auth, hgproto, pushes
-from hearth.smarthttp.gitproto import Message, Receive, Send
+from hearth.services.lookup import RepoRef
+from hearth.services.transfers import release_message
+from hearth.smarthttp import auth, bookkeeping, hgproto
 from hearth.smarthttp.hgproto import HgRequest
 
 if TYPE_CHECKING:
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-Scope = dict[str, Any]
 
 #: Commands that transfer or change changesets: subject to locks (everything else is exempt).
 LOCKED_COMMANDS = frozenset(
@@ -102,7 +102,7 @@ async def serve(
     scope: Scope,
     receive: Receive,
     send: Send,
-    repo: Repository | None,
+    repo: RepoRef | None,
     request: HgRequest,
     path: str,
 ) -> None:
@@ -137,7 +137,7 @@ async def serve(
     if not push:
         await app(scope, receive, tracked)
         if status == 200 and commands & PULL_COMMANDS:
-            await pushes.pulled(runtime, repo, actor)
+            await bookkeeping.pulled(runtime, repo, actor)
         return
 
     lines = []
@@ -153,6 +153,6 @@ async def serve(
         _PUSH.reset(token)
     if state.changed:
         address = runtime.client_address(scope)
-        await pushes.pushed(
+        await bookkeeping.pushed(
             runtime, repo, actor, address, state.revisions, release_lock=decision.holds_lock
         )

@@ -35,7 +35,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -47,13 +47,11 @@ from mercurial import encoding as _hg_encoding
 _hg_encoding.encoding = b"utf-8"
 
 from mercurial import initialization as _hg_initialization  # noqa: E402
+from starlette.datastructures import Headers  # noqa: E402
+from starlette.types import Receive, Scope, Send  # noqa: E402
 
-from hearth.smarthttp.gitproto import send_text  # noqa: E402
+from hearth.smarthttp.answers import send_text  # noqa: E402
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 Access = Literal["pull", "push"]
 
@@ -87,12 +85,9 @@ class HgRequest:
 
 
 def _headers(headers: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for key, value in headers:
-        name = key.decode("latin-1").lower()
-        text = value.decode("latin-1")
-        out[name] = f"{out[name]},{text}" if name in out else text
-    return out
+    """Each header once, lowercase, repeated values joined with commas (RFC 9110 §5.3)."""
+    found = Headers(raw=[(name.lower(), value) for name, value in headers])
+    return {name: ",".join(found.getlist(name)) for name in found}
 
 
 def _hgargs(headers: dict[str, str]) -> str:

@@ -21,7 +21,7 @@ import contextvars
 import logging
 from typing import Any
 
-from hearth.smarthttp.gitproto import Send
+from starlette.types import Send
 
 log = logging.getLogger(__name__)
 

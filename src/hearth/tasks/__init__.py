@@ -3,7 +3,7 @@
 
 A job is run either at once, inside the API request's transaction (no broker configured), or by a
 worker (``hearth.tasks.worker``) after the API recorded a task and answered with its id
-(``services/tasks.py``). :func:`submit` decides; both ways run the same job function and produce
+(``services/taskrecords.py``). :func:`submit` decides; both ways run the same job function and produce
 the same result and the same error texts, so ``get_task`` reports exactly what the synchronous
 call would have answered.
 
@@ -25,7 +25,7 @@ from hearth.config import Settings
 from hearth.db.models import User
 from hearth.db.session import Database
 from hearth.errors import TEXTS, Failed, HearthError
-from hearth.services import bootstrap, permissions, remote, rescan, tasks
+from hearth.services import bootstrap, permissions, remote, rescan, taskrecords
 from hearth.services.permissions import Actor
 
 if TYPE_CHECKING:
@@ -120,9 +120,9 @@ def submit(db: Session, actor: Actor, settings: Settings, method: str, args: dic
     ``args`` must be JSON (it travels in the message).
     """
     job = JOBS[method]
-    if not tasks.queued(settings):
+    if not taskrecords.queued(settings):
         return job.now(db, actor, settings, args)
-    task_id = tasks.enqueue(db, settings, actor, method, args, failure=job.failure(args))
+    task_id = taskrecords.enqueue(db, settings, actor, method, args, failure=job.failure(args))
     return job.queued_result(args, task_id)
 
 
@@ -152,7 +152,7 @@ def execute(database: Database, settings: Settings, task_id: str, args: dict[str
         log.exception("task %s (%s) failed", task_id, method)
         error = job.failure(args).text if job is not None else TEXTS["internal"]
     with database.session() as db:
-        tasks.finish(db, task_id, result, error)
+        taskrecords.finish(db, task_id, result, error)
     return "failed" if error is not None else "done"
 
 
@@ -160,7 +160,7 @@ def _claim(database: Database, task_id: str) -> tuple[str, int | None] | None:
     deadline = time.monotonic() + CLAIM_WAIT
     while True:
         with database.session() as db:
-            row = tasks.claim(db, task_id)
+            row = taskrecords.claim(db, task_id)
             if row is not None:
                 return row.method, row.user_id
         if time.monotonic() > deadline:
@@ -189,6 +189,6 @@ def register(app: Celery, settings: Settings) -> None:
             opened.append(Database(settings.database_url))
         return opened[0]
 
-    @app.task(name=tasks.TASK_NAME, ignore_result=True)
+    @app.task(name=taskrecords.TASK_NAME, ignore_result=True)
     def run(task_id: str, args: dict[str, Any]) -> str:
         return execute(database(), settings, task_id, args)

@@ -3,14 +3,14 @@
 
 Reads the same settings as the server (``hearth.toml``, ``HEARTH_*``; ``load_settings()``), so a
 worker started beside a server with the same environment serves that instance's queue (named after
-its database, ``services/tasks.py``) and writes to the same database. It needs ``broker_url``.
+its database, ``services/taskrecords.py``) and writes to the same database. It needs ``broker_url``.
 """
 
 from __future__ import annotations
 
 from hearth import tasks
 from hearth.config import ConfigError, load_settings
-from hearth.services.tasks import celery_app
+from hearth.services.taskrecords import celery_app
 
 settings = load_settings()
 if not settings.broker_url:

@@ -22,7 +22,6 @@ Passing a full raw id is the cheap path.
 from __future__ import annotations
 
 import abc
-import os
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -403,17 +402,6 @@ class Repo(abc.ABC):
         On failure the refs are untouched and ``RemoteError`` (password masked) is raised.
         ``timeout`` (seconds) bounds a remote that stops answering.
         """
-
-    def size_on_disk(self) -> int:
-        """Bytes used by the repository directory (files only, hard links counted each time)."""
-        total = 0
-        for root, _dirs, files in os.walk(self.path):
-            for name in files:
-                try:
-                    total += os.lstat(os.path.join(root, name)).st_size
-                except OSError:
-                    continue
-        return total
 
 
 # -- helpers shared by both backends -----------------------------------------------------------

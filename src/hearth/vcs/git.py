@@ -20,13 +20,14 @@ import fcntl
 import gzip
 import hashlib
 import io
+import logging
 import os
 import re
 import shutil
 import subprocess
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO, Literal, cast
 
@@ -63,6 +64,8 @@ from hearth.vcs.base import (
     normalize_path,
 )
 
+log = logging.getLogger(__name__)
+
 GIT = shutil.which("git") or "git"
 DEFAULT_DESCRIPTION = "Unnamed repository; edit this file 'description' to name the repository."
 
@@ -81,6 +84,48 @@ def git_env() -> dict[str, str]:
     env.update(GIT_TERMINAL_PROMPT="0", GIT_ASKPASS="true", SSH_ASKPASS="true", LC_ALL="C")
     env.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
     return env
+
+
+#: Variables that would point a spawned git at another repository or object store than the one
+#: it is given (a server started from inside a git hook, or by a test runner, may have them).
+SCRUBBED_ENV = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_COMMON_DIR",
+    "GIT_NAMESPACE",
+    "GIT_PROTOCOL",
+    "GIT_QUARANTINE_PATH",
+    "GIT_CEILING_DIRECTORIES",
+)
+
+
+def scrubbed_env() -> dict[str, str]:
+    """The process environment without :data:`SCRUBBED_ENV`."""
+    return {k: v for k, v in os.environ.items() if k not in SCRUBBED_ENV}
+
+
+ZERO_ID = "0" * 40
+
+
+def pushed_revisions(path: str, updates: Sequence[tuple[str, str, str]]) -> list[str]:
+    """Commits a push brought, oldest first, from git's ``(old, new, ref)`` update lines:
+    reachable from a new ref value and from no previous value and no ref the push left alone.
+    A failing ``git rev-list`` is logged and counts as none."""
+    news = [new for _old, new, _ref in updates if new != ZERO_ID]
+    if not news:
+        return []
+    olds = [old for old, _new, _ref in updates if old != ZERO_ID]
+    excluded = [f"--exclude={ref}" for _old, _new, ref in updates]
+    argv = [GIT, "--git-dir", path, "rev-list", "--reverse", *news, "--not", *olds]
+    argv += [*excluded, "--glob=refs/*"]  # not --all: HEAD may name an updated branch
+    proc = subprocess.run(argv, capture_output=True, env=scrubbed_env(), timeout=600, check=False)
+    if proc.returncode != 0:
+        log.warning("git rev-list in %s failed: %s", path, _text(proc.stderr))
+        return []
+    return proc.stdout.decode("ascii").split()
 
 
 def _run_git(

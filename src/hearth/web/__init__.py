@@ -7,5 +7,5 @@
 * ``access`` — view names, the whitelist, where a key comes from, who the request acts as.
 * ``archives`` — the archive cache and streaming; ``feeds`` — RSS 2.0 / Atom 1.0 rendering.
 
-Data and access decisions come from ``services/webviews.py`` (which asks ``services/permissions.py``).
+Data and access decisions come from ``services/webcontent.py`` (which asks ``services/permissions.py``).
 """

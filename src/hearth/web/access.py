@@ -1,107 +1,41 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Which web views take an API key, which key a request carries, and who the request acts as.
 
-``spec/web-and-vcs.md`` §8: every view has three names (Kallithea's, RhodeCode's, Hearth's); the
-feed views always take a key, the others only when setting ``api_access_controllers_whitelist`` has a
-glob pattern matching one of their names (case-sensitive, ``fnmatch.fnmatchcase``). The key comes from
+``spec/web-and-vcs.md`` §8: every view has three names (Kallithea's, RhodeCode's, Hearth's; the
+table: ``services/viewnames.py``); the feed views always take a key, the others only when setting
+``api_access_controllers_whitelist`` has a glob pattern matching one of their names (case-sensitive, ``fnmatch.fnmatchcase``). The key comes from
 ``?api_key=``, else ``?auth_token=``, else ``Authorization: Bearer``. A key of a view that does not take
-one, or a key that is not valid for the view (``services/webviews.py``), is ignored: the request is
+one, or a key that is not valid for the view (``services/webcontent.py``), is ignored: the request is
 anonymous. Whether the actor may read the repository is asked of ``services/permissions.py`` through
-``services/webviews.py``. A signed-in browser's session cookie counts for every view (after a usable
+``services/webcontent.py``. A signed-in browser's session cookie counts for every view (after a usable
 key, before anonymous access).
 """
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import unquote_plus
+
+from starlette.datastructures import Headers
+from starlette.types import Scope
 
 from hearth.config import Settings
 from hearth.errors import NotFound
-from hearth.services import sessions, webviews
+from hearth.services import sessions, webcontent
 from hearth.services.permissions import Actor
+from hearth.services.viewnames import VIEWS, api_enabled_views  # the table of view names
 from hearth.web import session as web_session
 
 if TYPE_CHECKING:
     from hearth.runtime import Runtime
 
 
-@dataclass(frozen=True)
-class View:
-    """One web view under its three names; ``feed`` views always take a key (role ``feed`` too)."""
-
-    name: str
-    kallithea: str
-    rhodecode: str
-    feed: bool = False
-
-    @property
-    def names(self) -> tuple[str, str, str]:
-        return (self.kallithea, self.rhodecode, self.name)
-
-    @property
-    def key_use(self) -> str:
-        """The key use of ``services/keys.py``: which key roles this view admits."""
-        return "feed" if self.feed else "http"
-
-
-_TABLE = (
-    View("changeset:raw", "ChangesetController:changeset_raw", "RepoCommitsView:repo_commit_raw"),
-    View(
-        "changeset:patch",
-        "ChangesetController:changeset_patch",
-        "RepoCommitsView:repo_commit_patch",
-    ),
-    View(
-        "changeset:download",
-        "ChangesetController:changeset_download",
-        "RepoCommitsView:repo_commit_download",
-    ),
-    View("files:raw", "FilesController:raw", "RepoFilesView:repo_file_raw"),
-    View("files:download", "FilesController:rawfile", "RepoFilesView:repo_file_download"),
-    View("files:diff", "FilesController:diff", "RepoFilesView:repo_files_diff"),
-    View("files:archive", "FilesController:archivefile", "RepoFilesView:repo_archivefile"),
-    View("feed:rss", "FeedController:rss", "RepoFeedView:rss", feed=True),
-    View("feed:atom", "FeedController:atom", "RepoFeedView:atom", feed=True),
-    View("journal:rss", "JournalController:journal_rss", "JournalView:journal_rss", feed=True),
-    View("journal:atom", "JournalController:journal_atom", "JournalView:journal_atom", feed=True),
-    View(
-        "journal:public_rss",
-        "JournalController:public_journal_rss",
-        "JournalView:journal_public_rss",
-        feed=True,
-    ),
-    View(
-        "journal:public_atom",
-        "JournalController:public_journal_atom",
-        "JournalView:journal_public_atom",
-        feed=True,
-    ),
-)
-VIEWS: dict[str, View] = {view.name: view for view in _TABLE}
-
-
-@functools.lru_cache(maxsize=16)
-def api_enabled_views(whitelist: tuple[str, ...]) -> frozenset[str]:
-    """Hearth names of the views that take a key: the feeds, and every view one of whose names
-    matches a pattern of ``whitelist``. Computed once per whitelist (the table is finite)."""
-    patterns = [pattern.strip() for pattern in whitelist if pattern.strip()]
-    return frozenset(
-        view.name
-        for view in _TABLE
-        if view.feed
-        or any(fnmatchcase(name, pattern) for name in view.names for pattern in patterns)
-    )
-
-
 def api_enabled(settings: Settings, view: str) -> bool:
     return view in api_enabled_views(tuple(settings.api_access_controllers_whitelist))
 
 
-def request_key(scope: dict[str, Any]) -> str | None:
+def request_key(scope: Scope) -> str | None:
     """The key a request carries, first present wins: ``api_key``, ``auth_token``, Bearer.
 
     Only parameters spelled literally are read (not ``api%5Fkey``): the log masking of ``hearth/logs.py``
@@ -117,11 +51,10 @@ def request_key(scope: dict[str, Any]) -> str | None:
         for name in _KEY_PARAMS:
             if found.get(name):
                 return found[name]
-    for name, value in scope.get("headers", ()):
-        if name.lower() == b"authorization":
-            scheme, _, token = value.decode("latin-1").partition(" ")
-            if scheme.lower() == "bearer" and token.strip():
-                return token.strip()
+    for value in Headers(scope=scope).getlist("authorization"):
+        scheme, _, token = value.partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            return token.strip()
     return None
 
 
@@ -139,7 +72,7 @@ class Credentials:
     session: sessions.Claim | None = None
 
 
-def credentials(runtime: Runtime, scope: dict[str, Any], view: str | None) -> Credentials:
+def credentials(runtime: Runtime, scope: Scope, view: str | None) -> Credentials:
     """The request's key if ``view`` takes one (an unknown view takes none), its use and address."""
     known = VIEWS.get(view) if view else None
     enabled = known is not None and api_enabled(runtime.settings, known.name)
@@ -152,7 +85,7 @@ def actor(runtime: Runtime, creds: Credentials) -> Actor | None:
     """Who the request acts as (blocking: call it in a worker thread)."""
     default_id = runtime.default_user_id()
     with runtime.database.sessions() as db:
-        return webviews.viewer(db, creds.key, creds.use, creds.ip, default_id, creds.session)
+        return webcontent.viewer(db, creds.key, creds.use, creds.ip, default_id, creds.session)
 
 
 def require_read(runtime: Runtime, creds: Credentials, repo_id: int) -> Actor:
@@ -162,7 +95,7 @@ def require_read(runtime: Runtime, creds: Credentials, repo_id: int) -> Actor:
     """
     default_id = runtime.default_user_id()
     with runtime.database.sessions() as db:
-        who = webviews.viewer(db, creds.key, creds.use, creds.ip, default_id, creds.session)
-        if who is None or not webviews.can_read(db, who, repo_id):
+        who = webcontent.viewer(db, creds.key, creds.use, creds.ip, default_id, creds.session)
+        if who is None or not webcontent.can_read(db, who, repo_id):
             raise NotFound("web_repo_not_found")
         return who

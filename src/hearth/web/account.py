@@ -25,14 +25,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from hearth.errors import HearthError, Invalid, NotFound
+from hearth.errors import HearthError, Invalid
 from hearth.services import keys, profile, sessions
 from hearth.web import pages
 from hearth.web import session as web_session
 from hearth.web.pages import Visitor
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from sqlalchemy.orm import Session
+
     from hearth.runtime import Runtime
+    from hearth.services.permissions import Actor
 
 DONE = {
     "profile": "Your profile was saved.",
@@ -95,12 +100,14 @@ async def my_account(request: Request, visitor: Visitor) -> Response:
     )
 
 
-async def _change(request: Request, visitor: Visitor, done: str, work: object) -> Response:
+async def _change(
+    request: Request, visitor: Visitor, done: str, work: Callable[[Session, Actor], object]
+) -> Response:
     """Run ``work(db, actor)`` in a write transaction; the page again with the error, or a
     redirect to the page saying what was done."""
     runtime: Runtime = request.app.state.runtime
     actor = visitor.actor
-    assert actor is not None and callable(work)
+    assert actor is not None
 
     def run() -> object:
         with runtime.database.transaction(write=True) as db:
@@ -108,9 +115,7 @@ async def _change(request: Request, visitor: Visitor, done: str, work: object) -
 
     try:
         await pages.blocking(run)
-    except (Invalid, NotFound) as exc:
-        return await _page(request, visitor, status=400, error=exc.text)
-    except HearthError as exc:  # e.g. the e-mail is taken by someone else
+    except HearthError as exc:  # bad input, a missing key or address, a taken e-mail
         return await _page(request, visitor, status=400, error=exc.text)
     return pages.redirect(request, visitor, f"/_admin/my_account?done={done}")
 

@@ -20,7 +20,7 @@ from typing import Any, BinaryIO
 import anyio
 from starlette.concurrency import run_in_threadpool
 
-from hearth.services.webviews import ArchivePlan
+from hearth.services.webcontent import ArchivePlan
 
 CHUNK = 256 * 1024
 

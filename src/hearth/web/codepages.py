@@ -28,6 +28,7 @@ from hearth.errors import NotFound
 from hearth.services import codeview
 from hearth.services.codeview import Diff, Lru
 from hearth.web import diffrender, highlight, pages, repopages
+from hearth.web import format as fmt
 from hearth.web.repopages import RepoPage
 
 
@@ -136,36 +137,63 @@ def _split(rest: str) -> tuple[str, str]:
 
 # --- files -------------------------------------------------------------------------------------
 
-_CODE: Lru[tuple[str, str, str], Markup] = Lru(256)
+_CODE: Lru[tuple[str, str, str], bytes] = Lru(256, weigh=len, budget=96 << 20)
+_SPLICE = "<!--hearth:code-->"
 
 
-def code_table(blob_id: str, data: bytes, filename: str) -> Markup:
-    """The numbered, highlighted lines of a file, cached by content id and lexer."""
+def code_table(blob_id: str, data: bytes, filename: str) -> bytes:
+    """The numbered, highlighted lines of a file as UTF-8, cached by content id and lexer.
+
+    Kept as bytes and spliced into the encoded page (:func:`_spliced`): a 5,000-line file is a
+    megabyte of HTML, and passing it through the template and encoding it again on every view
+    cost more than the rest of the page."""
     key = (blob_id, highlight.lexer_name(filename), "code")
 
-    def make() -> Markup:
+    def make() -> bytes:
         lines = highlight.highlight_lines(data.decode("utf-8", "replace"), filename)
-        return Markup(pages.render_text("_code.html", lines=lines))
+        return pages.render_text("_code.html", lines=lines).encode("utf-8")
 
     return _CODE.get_or_make(key, make)
 
 
+def _spliced(response: Response, fragment: bytes | None) -> Response:
+    """``fragment`` in place of the page's one ``_SPLICE`` marker."""
+    if fragment is None:
+        return response
+    head, sep, tail = bytes(response.body).partition(_SPLICE.encode())
+    if sep:
+        response.body = head + fragment + tail
+        response.headers["content-length"] = str(len(response.body))
+    return response
+
+
+_BLAMES: Lru[tuple[str, str, str], Markup] = Lru(64, weigh=len, budget=32 << 20)
+
+
 def blame_table(page: codeview.BlamePage, links: Links) -> Markup:
-    text = (page.blob.data or b"").decode("utf-8", "replace")
-    lines = highlight.highlight_lines(text, page.path)
-    starts = {hunk.start: hunk for hunk in page.hunks}
-    return Markup(
-        pages.render_text("_blame.html", lines=lines, starts=starts, links=links, where=page.where)
-    )
+    """The blamed lines, cached by repository (its links), changeset id and path."""
+
+    def make() -> Markup:
+        text = (page.blob.data or b"").decode("utf-8", "replace")
+        lines = highlight.highlight_lines(text, page.path)
+        starts = {hunk.start: hunk for hunk in page.hunks}
+        return Markup(
+            pages.render_text(
+                "_blame.html", lines=lines, starts=starts, links=links, where=page.where
+            )
+        )
+
+    key = (links.repo, page.where.changeset.raw_id, page.path)
+    return _BLAMES.get_or_make(key, make)
 
 
-def _file_code(found: codeview.TreePage | codeview.FilePage) -> Markup | None:
+def _file_code(found: codeview.TreePage | codeview.FilePage) -> bytes | None:
     if not isinstance(found, codeview.FilePage) or not found.shown or found.blob.data is None:
         return None
     return code_table(found.blob.blob_id, found.blob.data, found.path)
 
 
-@repopages.page("files")
+@repopages.page("files", "files:index")
 async def files(view: RepoPage) -> Response:
     rev, path = _split(view.rest)
     at = view.request.query_params.get("at")
@@ -191,17 +219,18 @@ async def files(view: RepoPage) -> Response:
             parent=parent if found.path else None,
             **common,
         )
-    return view.render(
+    response = view.render(
         "file.html",
         page=found,
-        code=code,
+        code=Markup(_SPLICE) if code is not None else None,
         lexer=highlight.lexer_name(found.path),
         line_count=(found.blob.data or b"").count(b"\n"),
         **common,
     )
+    return _spliced(response, code)
 
 
-@repopages.page("annotate")
+@repopages.page("annotate", "files:annotate")
 async def annotate(view: RepoPage) -> Response:
     rev, path = _split(view.rest)
     if not path:
@@ -230,7 +259,46 @@ async def annotate(view: RepoPage) -> Response:
 # --- history -----------------------------------------------------------------------------------
 
 
-@repopages.page("changelog")
+@dataclass(frozen=True, slots=True)
+class LogRow:
+    """One changeset of the changelog, every value the row shows worked out here: a page of
+    twenty rows through template macros cost more than reading the history."""
+
+    url: str
+    browse: str
+    subject: str
+    author: str
+    labels: list[codeview.Label]
+    branch: str | None
+    merge: bool
+    ident: str
+    iso: str
+    exact: str
+    relative: str
+
+
+def log_rows(changesets: list[Any], names: codeview.Names, links: Links, path: str) -> list[LogRow]:
+    base = links.summary()
+    tail = quote(path)
+    return [
+        LogRow(
+            url=f"{base}/changeset/{cs.raw_id}",
+            browse=f"{base}/files/{cs.raw_id}/{tail}",
+            subject=fmt.first_line(cs.message),
+            author=cs.author.split("<")[0].strip(),
+            labels=names.labels(cs.raw_id),
+            branch=cs.branch if cs.branch and cs.branch != "default" else None,
+            merge=len(cs.parents) > 1,
+            ident=f"{cs.revision}:{cs.short_id}",
+            iso=fmt.iso(cs.date),
+            exact=fmt.exact(cs.date),
+            relative=fmt.relative(cs.date),
+        )
+        for cs in changesets
+    ]
+
+
+@repopages.page("changelog", "changelog:index")
 async def changelog(view: RepoPage) -> Response:
     rest = view.rest.strip("/")
     rev, path = _split(rest) if rest else ("tip", "")
@@ -243,9 +311,12 @@ async def changelog(view: RepoPage) -> Response:
     def page_link(n: int) -> str:
         return links.changelog(base_rev, found.path, branch=branch, page=n if n > 1 else None)
 
+    rows = log_rows(found.changesets, found.where.names, links, found.path)
+
     return view.render(
         "changelog.html",
         page=found,
+        rows=rows,
         where=found.where,
         links=links,
         fpath=found.path,
@@ -270,21 +341,20 @@ def diff_fragment(
     rev: str,
     full_link: str,
     key: tuple[object, ...] | None,
-) -> Markup:
-    """The files of a diff, rendered once per ``key`` (it names everything the HTML holds)."""
+) -> bytes:
+    """The files of a diff as UTF-8, rendered once per ``key`` (it names everything the HTML
+    holds) and spliced into the page like a file's code."""
 
-    def make() -> Markup:
+    def make() -> bytes:
         views = diffrender.file_views(diff, mode)
-        return Markup(
-            pages.render_text(
-                "_diff.html", files=views, mode=mode, links=links, rev=rev, full_link=full_link
-            )
-        )
+        return pages.render_text(
+            "_diff.html", files=views, mode=mode, links=links, rev=rev, full_link=full_link
+        ).encode("utf-8")
 
     return diffrender.render_cached(key, make)
 
 
-@repopages.page("changeset")
+@repopages.page("changeset", "changeset:index")
 async def changeset(view: RepoPage) -> Response:
     rev = view.rest.strip("/")
     if not rev:
@@ -296,7 +366,7 @@ async def changeset(view: RepoPage) -> Response:
         rev, fulldiff=1, ignorews=ignore_ws, mode=mode if mode != "unified" else None
     )
 
-    def fragment_of(found: codeview.ChangesetPage) -> Markup:
+    def fragment_of(found: codeview.ChangesetPage) -> bytes:
         raw_id = found.where.changeset.raw_id
         key = (view.repo.repo_name, view.repo.repo_type, raw_id, mode, ignore_ws, full, rev)
         return diff_fragment(found.diff, mode, links, raw_id, full_link, key)
@@ -304,22 +374,23 @@ async def changeset(view: RepoPage) -> Response:
     found, fragment = await _ask(
         view, codeview.changeset, rev, then=fragment_of, ignore_ws=ignore_ws, full=full
     )
-    return view.render(
+    response = view.render(
         "changeset.html",
         page=found,
         where=found.where,
         cs=found.where.changeset,
         diff=found.diff,
-        fragment=fragment,
+        fragment=Markup(_SPLICE),
         mode=mode,
         ignore_ws=ignore_ws,
         full=full,
         links=links,
         tab="changelog",
     )
+    return _spliced(response, fragment)
 
 
-@repopages.page("compare")
+@repopages.page("compare", "compare:index")
 async def compare(view: RepoPage) -> Response:
     spec = view.rest.strip("/")
     params = view.request.query_params
@@ -349,7 +420,7 @@ async def compare(view: RepoPage) -> Response:
         query.update(change)
         return links.compare(base, head, **query)
 
-    def fragment_of(found: codeview.ComparePage) -> Markup:
+    def fragment_of(found: codeview.ComparePage) -> bytes:
         key = (
             "compare",
             base,
@@ -379,10 +450,10 @@ async def compare(view: RepoPage) -> Response:
     )
     head_links = Links(found.other.repo_name)
 
-    return view.render(
+    response = view.render(
         "compare.html",
         page=found,
-        fragment=fragment,
+        fragment=Markup(_SPLICE),
         links=links,
         head_links=head_links,
         mode=mode,
@@ -391,3 +462,4 @@ async def compare(view: RepoPage) -> Response:
         same=same,
         tab="compare",
     )
+    return _spliced(response, fragment)

@@ -164,10 +164,10 @@ def file_views(diff: Diff, mode: Mode) -> list[FileView]:
     return views
 
 
-_RENDERED: Lru[tuple[object, ...], Markup] = Lru(64)
+_RENDERED: Lru[tuple[object, ...], bytes] = Lru(64, weigh=len, budget=96 << 20)
 
 
-def render_cached(key: tuple[object, ...] | None, make: Callable[[], Markup]) -> Markup:
+def render_cached(key: tuple[object, ...] | None, make: Callable[[], bytes]) -> bytes:
     """``make()``'s fragment, remembered under ``key`` (None: not cacheable, always made)."""
     if key is None:
         return make()

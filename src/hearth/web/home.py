@@ -3,7 +3,7 @@
 visitor may read, one page at a time (``services/catalogue.py`` decides and counts in SQL).
 
 Query parameters: ``q`` (names containing it, in every group), ``sort`` (``name``, ``-name``,
-``updated``, ``-updated``, ``type``, ``owner``), ``page``. The filter box narrows the rows of the
+``updated``, ``-updated``), ``page``. The filter box narrows the rows of the
 page as one types; submitting it searches every repository.
 """
 
@@ -42,8 +42,6 @@ def _links(path: str, listing: catalogue.Listing) -> dict[str, str]:
     sorts = {
         "name": href(sort="-name" if listing.sort == "name" else "name"),
         "updated": href(sort="-updated" if listing.sort == "updated" else "updated"),
-        "type": href(sort="type"),
-        "owner": href(sort="owner"),
     }
     base = path + "?" + urlencode({**keep, "sort": listing.sort}) + "&"
     return {**{f"sort_{k}": v for k, v in sorts.items()}, "pager_base": base}

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The journal pages: ``/_admin/journal`` (what happened in the repositories I follow; signed in
 only) and ``/_admin/public_journal`` (every public repository). Both list only repositories the
-visitor may read (``services/webviews.py`` ``journal``) and link their feeds.
+visitor may read (``services/webcontent.py`` ``journal``) and link their feeds.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from hearth.services import webviews
+from hearth.services import webcontent
 from hearth.web import pages
 from hearth.web.pages import Visitor
 from hearth.web.routes import action_text
@@ -20,7 +20,7 @@ from hearth.web.routes import action_text
 if TYPE_CHECKING:
     from hearth.runtime import Runtime
 
-ENTRIES = 100
+ENTRIES = 50
 
 
 async def _journal(request: Request, visitor: Visitor, following: bool) -> Response:
@@ -29,17 +29,26 @@ async def _journal(request: Request, visitor: Visitor, following: bool) -> Respo
     if actor is None or (following and not visitor.signed_in):
         return pages.to_login(request, visitor)
 
-    def load() -> list[webviews.JournalItem]:
+    try:
+        page = max(1, int(request.query_params.get("page", "1")))
+    except ValueError:
+        page = 1
+
+    def load() -> list[webcontent.JournalItem]:
         with runtime.database.sessions() as db:
-            return webviews.journal(db, actor, ENTRIES, following=following)
+            offset = (page - 1) * ENTRIES
+            return webcontent.journal(db, actor, ENTRIES + 1, following=following, offset=offset)
 
     items = await pages.blocking(load)
-    entries = [(item, action_text(item.action)) for item in items]
+    has_next = len(items) > ENTRIES
+    entries = [(item, action_text(item.action)) for item in items[:ENTRIES]]
     return pages.render(
         request,
         visitor,
         "journal.html",
         entries=entries,
+        page=page,
+        has_next=has_next,
         following=following,
         feed_base="/_admin/journal" if following else "/_admin/public_journal",
     )

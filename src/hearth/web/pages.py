@@ -9,7 +9,7 @@ are autoescaped; the only markup a template may emit unescaped is what a service
 highlighted code) and marks ``Markup``.
 
 Handlers translate: they read the request, ask a service (in a worker thread), and render. A page
-never decides access itself: ``visitor`` asks ``services/webviews.py``, which asks
+never decides access itself: ``visitor`` asks ``services/webcontent.py``, which asks
 ``services/permissions.py``.
 """
 
@@ -30,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
 from hearth.errors import Forbidden, HearthError, Invalid, NotFound
-from hearth.services import sessions, webviews
+from hearth.services import sessions, webcontent
 from hearth.services.permissions import Actor
 from hearth.web import format as fmt
 from hearth.web import session as web_session
@@ -116,8 +116,11 @@ def _csrf(runtime: Runtime, scope: Mapping[str, Any], nonce: str | None) -> tupl
     return sessions.csrf_token(key, fresh), fresh
 
 
-async def visitor(runtime: Runtime, request: Request) -> Visitor:
-    """Who ``request`` comes from: a signed-in user, the anonymous user, or nobody."""
+async def visitor(
+    runtime: Runtime, request: Request, *, key: str | None = None, use: str = "http"
+) -> Visitor:
+    """Who ``request`` comes from: a signed-in user, the anonymous user, or nobody. ``key``: an
+    API key the page may take (``web/access.py`` decided); its owner is not "signed in"."""
     scope = request.scope
     claim = web_session.claim(runtime, scope)
     address = runtime.client_address(dict(scope))
@@ -125,7 +128,7 @@ async def visitor(runtime: Runtime, request: Request) -> Visitor:
     def load() -> Actor | None:
         default_id = runtime.default_user_id()
         with runtime.database.sessions() as db:
-            return webviews.viewer(db, None, "http", address, default_id, claim)
+            return webcontent.viewer(db, key, use, address, default_id, claim)
 
     who = await run_in_threadpool(load)
     signed_in = claim is not None and who is not None and who.user_id == claim.user_id

@@ -53,7 +53,7 @@ def _ids(text: str) -> list[str]:
     return [part for part in re.split(r"[\s,]+", text) if part]
 
 
-@repopages.page("pull-request")
+@repopages.page("pull-request", "pullrequest:index", methods=("GET", "HEAD", "POST"))
 async def pull_request(view: RepoPage) -> Response:
     parts = view.rest.strip("/").split("/")
     head = parts[0] if parts else ""
@@ -185,10 +185,10 @@ def _diff(
     parts = []
     for view in files:
 
-        def make(view: diffrender.FileView = view) -> Markup:
-            return Markup(pages.render_text("_pr_file.html", f=view, links=links, rev=rev))
+        def make(view: diffrender.FileView = view) -> bytes:
+            return pages.render_text("_pr_file.html", f=view, links=links, rev=rev).encode()
 
-        html = str(diffrender.render_cached(("pr", *key, view.index), make))
+        html = diffrender.render_cached(("pr", *key, view.index), make).decode()
         for (path, line), here in by_line.items():
             if path == view.file.path:
                 html = _with_comments(html, line, here, answers, actions or {})

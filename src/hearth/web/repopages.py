@@ -1,18 +1,23 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Pages below a repository (``/<repo>``, ``/<repo>/files/…``, …) and group pages (``/<group>``).
+"""Pages below a repository (``/<repo>``, ``/<repo>/files/…``, …) and what a browser sees for a
+path that names no repository (a group's page, or the sign-in page, or the 404 page).
 
-The router (``hearth/routing.py``) calls :func:`dispatch` for every request that is not git or hg;
-it answers when the path is a page, else returns False and the raw views (``web/views.py``) answer.
-A page is registered by the first segment of the path after the repository name::
+A repository page is a row of the one table of web views (``web/table.py``), registered with::
 
-    @repopages.page("changelog")
+    @repopages.page("changelog", "changelog:index", parse=table.rev_path)
     async def changelog(view: RepoPage) -> Response: ...
 
-``""`` is the summary. :func:`dispatch` first decides whether the visitor may read the repository
-(``services/webviews.py`` → ``services/permissions.py``); a repository the visitor may not read
-answers exactly as a missing one: a browser that is not signed in is sent to sign in, anyone else
-gets the 404 page. Only then the page's handler runs, with the plain repository values of
-:class:`RepoPage`; a typed failure (bad revision, missing path) becomes its page, a bug the 500 page.
+The first argument is the path word (``""``: the summary at ``/<repo>`` itself), the second the
+view's Hearth name; the rest of the path is parsed by ``parse`` (default: all of it in
+``view.target.path`` and ``view.rest``).
+``web/views.py`` finds the row and calls the wrapper made here, which finds the visitor (session
+cookie, or a usable API key for a page named in ``services/viewnames.py`` and enabled by
+``api_access_controllers_whitelist``), decides
+whether they may read the repository (``services/webcontent.py`` → ``services/permissions.py``) —
+a repository the visitor may not read answers exactly as a missing one: a browser that is not
+signed in is sent to sign in, anyone else gets the 404 page — and only then runs the page with
+the plain values of :class:`RepoPage`. A typed failure (bad revision, missing path) becomes its
+page, a bug the 500 page. The page module is imported in ``web/views.py`` (importing registers).
 """
 
 from __future__ import annotations
@@ -23,13 +28,16 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope
 
-from hearth.errors import HearthError, NotFound
-from hearth.services import webviews
+from hearth.errors import HearthError
+from hearth.services import webcontent
+from hearth.services.lookup import RepoRef
 from hearth.services.permissions import Actor
-from hearth.services.webviews import RepoRef
-from hearth.web import pages, views
+from hearth.web import pages, table
 from hearth.web.pages import Visitor
+from hearth.web.request import WebRequest
+from hearth.web.table import Parser, Target
 
 if TYPE_CHECKING:
     from hearth.runtime import Runtime
@@ -38,14 +46,22 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class RepoPage:
     """What a repository page's handler gets: the request, who asks (allowed to read), the
-    repository, and the path after the page's name (``files/tip/a/b`` → ``tip/a/b``)."""
+    repository, what the path named, and the path after the page's word (``files/tip/a/b`` →
+    ``tip/a/b`` with the default parser)."""
 
     runtime: Runtime
     request: Request
     visitor: Visitor
     actor: Actor
     repo: RepoRef
-    rest: str
+    target: Target
+    web: WebRequest
+
+    @property
+    def rest(self) -> str:
+        if self.target.rev and self.target.path:
+            return f"{self.target.rev}/{self.target.path}"
+        return self.target.rev or self.target.path
 
     def render(self, template: str, **context: Any) -> Response:
         return pages.render(self.request, self.visitor, template, repo=self.repo, **context)
@@ -54,17 +70,37 @@ class RepoPage:
 PageHandler = Callable[[RepoPage], Awaitable[Response]]
 GroupHandler = Callable[[Request, Visitor, str], Awaitable[Response | None]]
 
-_PAGES: dict[str, PageHandler] = {}
 _group_page: list[GroupHandler] = []
 
 
-def page(name: str) -> Callable[[PageHandler], PageHandler]:
-    """Register the page for ``/<repo>/<name>/…`` (``""``: ``/<repo>`` itself)."""
+def whole_tail(tail: str) -> tuple[str, str] | None:
+    """The default parser of a page: the whole rest of the path, as ``target.path``."""
+    return "", tail
+
+
+def page(
+    word: str,
+    name: str,
+    *,
+    parse: Parser = whole_tail,
+    methods: tuple[str, ...] = ("GET", "HEAD"),
+) -> Callable[[PageHandler], PageHandler]:
+    """Register the page for ``/<repo>/<word>/…`` (``""``: ``/<repo>`` itself) in the table."""
 
     def register(handler: PageHandler) -> PageHandler:
-        if name in _PAGES:
-            raise ValueError(f"two pages for /<repo>/{name}")
-        _PAGES[name] = handler
+        async def view(req: WebRequest) -> Response:
+            return await _answer(req, handler)
+
+        view.__name__ = handler.__name__
+        table.register(
+            table.Route(
+                name,
+                words=(word,),
+                handler=view,
+                parse=table.exact if word == "" else parse,
+                methods=methods,
+            )
+        )
         return handler
 
     return register
@@ -76,88 +112,71 @@ def group_page(handler: GroupHandler) -> GroupHandler:
     return handler
 
 
-def page_names() -> frozenset[str]:
-    return frozenset(_PAGES)
-
-
-async def _send(response: Response, scope: dict[str, Any], receive: Any, send: Any) -> None:
-    await response(scope, receive, send)
-
-
-async def dispatch(
-    runtime: Runtime,
-    scope: dict[str, Any],
-    receive: Any,
-    send: Any,
-    repo: RepoRef | None,
-    rest: str,
-    path: str,
-) -> bool:
-    """Answer the request if it is a page; False leaves it to the raw views."""
-    if scope.get("method") not in ("GET", "HEAD", "POST"):
-        return False
-    if repo is None:
-        if not pages.wants_html(scope):
-            return False
-        request = Request(scope, receive)
-        response = await _group_or_missing(runtime, request, path)
-        await _send(response, scope, receive, send)
-        return True
-    name, _, tail = rest.strip("/").partition("/")
-    handler = _PAGES.get(name)
-    if handler is None:
-        if not pages.wants_html(scope) or views.parse_rest(rest) is not None:
-            return False
-        handler = _no_such_page
-    request = Request(scope, receive)
-    response = await _repo_page(runtime, request, repo, handler, tail)
-    await _send(response, scope, receive, send)
-    return True
-
-
-async def _no_such_page(view: RepoPage) -> Response:
-    raise NotFound("web_not_found")
-
-
-async def _group_or_missing(runtime: Runtime, request: Request, path: str) -> Response:
+async def _answer(req: WebRequest, handler: PageHandler) -> Response:
+    runtime = req.runtime
+    request = req.request
     try:
-        who = await pages.visitor(runtime, request)
-    except Exception:
-        return pages.internal_error(request, None, "group page")
-    try:
-        if _group_page and path:
-            found = await _group_page[0](request, who, path)
-            if found is not None:
-                return found
-        return pages.hidden(request, who)
-    except pages.CsrfFailed:
-        return pages.csrf_refused(request, who)
-    except HearthError as exc:
-        return pages.error_answer(request, who, exc)
-    except Exception:
-        return pages.internal_error(request, who, "group page")
-
-
-async def _repo_page(
-    runtime: Runtime, request: Request, repo: RepoRef, handler: PageHandler, tail: str
-) -> Response:
-    try:
-        who = await pages.visitor(runtime, request)
+        who = await pages.visitor(runtime, request, key=req.creds.key, use=req.creds.use)
     except Exception:
         return pages.internal_error(request, None, handler.__name__)
     actor = who.actor
+    repo = req.repo
 
     def readable() -> bool:
         with runtime.database.sessions() as db:
-            return webviews.can_read(db, actor, repo.repo_id)
+            return webcontent.can_read(db, actor, repo.repo_id)
 
     try:
         if actor is None or not await pages.blocking(readable):
             return pages.hidden(request, who)
-        return await handler(RepoPage(runtime, request, who, actor, repo, tail))
+        return await handler(RepoPage(runtime, request, who, actor, repo, req.target, req))
     except pages.CsrfFailed:
         return pages.csrf_refused(request, who)
     except HearthError as exc:
         return pages.error_answer(request, who, exc)
     except Exception:
         return pages.internal_error(request, who, handler.__name__)
+
+
+async def browser_answer(runtime: Runtime, scope: Scope, receive: Receive) -> Response | None:
+    """For a browser asking for a path below no repository: the group's page, else the answer a
+    hidden repository gets (sign in, or the 404 page). None for other clients (they keep the
+    plain-text answer)."""
+    if not pages.wants_html(scope) or scope.get("method") not in ("GET", "HEAD"):
+        return None
+    request = Request(scope, receive)
+    try:
+        who = await pages.visitor(runtime, request)
+    except Exception:
+        return pages.internal_error(request, None, "group page")
+    path = request.url.path.strip("/")
+    try:
+        if _group_page and path:
+            found = await _group_page[0](request, who, path)
+            if found is not None:
+                return found
+        return pages.hidden(request, who)
+    except HearthError as exc:
+        return pages.error_answer(request, who, exc)
+    except Exception:
+        return pages.internal_error(request, who, "group page")
+
+
+async def browser_error(
+    runtime: Runtime, scope: Scope, receive: Receive, exc: HearthError, creds: Any
+) -> Response | None:
+    """A browser's answer for a failed raw view or a path naming no view: a repository it may
+    not see sends it to sign in (when it brought neither key nor session, ``spec`` §8), any
+    other failure is an HTML page. None for other clients."""
+    if not pages.wants_html(scope):
+        return None
+    request = Request(scope, receive)
+    if exc.code == "web_repo_not_found" and creds.key is None and creds.session is None:
+        return pages.to_login(request)
+    if exc.code not in ("web_repo_not_found", "web_not_found"):
+        return None  # e.g. a raw file that is missing: the plain answer is what a build farm wants
+    try:
+        who = await pages.visitor(runtime, request)
+    except Exception:
+        return pages.internal_error(request, None, "error page")
+    return pages.error_answer(request, who, exc)

@@ -18,17 +18,18 @@ to act as, they answer 401 ``Login required`` (there is no login page to redirec
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
 
 from hearth.errors import Forbidden, HearthError
-from hearth.services import webviews
+from hearth.services import webcontent
 from hearth.services.permissions import Actor
 from hearth.web import access, feeds
-from hearth.web.views import send_error, send_feed, send_internal_error
+from hearth.web.answers import error_response, feed_response, internal_error_response, respond
 
 if TYPE_CHECKING:
     from hearth.runtime import Runtime
@@ -71,28 +72,29 @@ class JournalFeed:
         self.kind = kind
         self.following = following
 
-    def _load(self, creds: access.Credentials) -> list[webviews.JournalItem]:
+    def _load(self, creds: access.Credentials) -> list[webcontent.JournalItem]:
         runtime = self.runtime
         default_id = runtime.default_user_id()
         with runtime.database.sessions() as db:
-            who: Actor | None = webviews.viewer(
+            who: Actor | None = webcontent.viewer(
                 db, creds.key, creds.use, creds.ip, default_id, creds.session
             )
             if who is None or (self.following and who.is_anonymous):
                 raise Forbidden("web_login_required")
-            return webviews.journal(db, who, runtime.settings.feed_items, following=self.following)
+            return webcontent.journal(
+                db, who, runtime.settings.feed_items, following=self.following
+            )
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         runtime = self.runtime
-        head_only = scope.get("method") == "HEAD"
         creds = access.credentials(runtime, scope, self.view)
         try:
             items = await run_in_threadpool(self._load, creds)
         except HearthError as exc:
-            await send_error(send, exc, runtime.settings.realm, head_only=head_only)
+            await respond(scope, receive, send, error_response(exc, runtime.settings.realm))
             return
         except Exception:
-            await send_internal_error(send, self.view, head_only=head_only)
+            await respond(scope, receive, send, internal_error_response(self.view))
             return
         base = runtime.base_url(scope)
         page = "journal" if self.following else "public_journal"
@@ -105,10 +107,10 @@ class JournalFeed:
             description=title,
             entries=entries,
         )
-        await send_feed(send, feed, self.kind, head_only=head_only)
+        await respond(scope, receive, send, feed_response(feed, self.kind))
 
     @staticmethod
-    def _entry(base: str, page: str, item: webviews.JournalItem) -> feeds.Entry:
+    def _entry(base: str, page: str, item: webcontent.JournalItem) -> feeds.Entry:
         text = action_text(item.action)
         description = (
             f"<p>{html.escape(item.username)} {html.escape(text)} {html.escape(item.repo_name)}</p>"

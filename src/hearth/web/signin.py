@@ -26,17 +26,22 @@ from hearth.web.pages import Visitor
 if TYPE_CHECKING:
     from hearth.runtime import Runtime
 
-_MESSAGES = {
-    Outcome.BAD_CREDENTIALS: "Wrong user name or password.",
-    Outcome.INACTIVE: "This account is disabled.",
-    Outcome.IP_DENIED: "Signing in from your address is not allowed for this account.",
+# what the form says, and its status (401 as for wrong clone credentials, 403 as for a refused user)
+_REFUSALS = {
+    Outcome.BAD_CREDENTIALS: ("Wrong user name or password.", 401),
+    Outcome.INACTIVE: ("This account is disabled.", 403),
+    Outcome.IP_DENIED: ("Signing in from your address is not allowed for this account.", 403),
 }
 
 
 def _form(
-    request: Request, visitor: Visitor, came_from: str, username: str = "", error: str = ""
+    request: Request,
+    visitor: Visitor,
+    came_from: str,
+    username: str = "",
+    error: str = "",
+    status: int = 200,
 ) -> Response:
-    status = 200 if not error else (401 if "password" in error else 403)
     return pages.render(
         request,
         visitor,
@@ -71,7 +76,8 @@ async def login(request: Request, visitor: Visitor) -> Response:
     if result.outcome is not Outcome.SIGNED_IN:
         if result.outcome is Outcome.BAD_CREDENTIALS:
             await runtime.throttle.failed(address)
-        return _form(request, visitor, came_from, login_name, _MESSAGES[result.outcome])
+        text, status = _REFUSALS[result.outcome]
+        return _form(request, visitor, came_from, login_name, text, status)
     token = sessions.issue(web_session.signing_key(runtime), result.user_id, result.stored_password)
     response = pages.redirect(request, None, came_from)
     response.raw_headers.append(web_session.session_cookie(runtime, request.scope, token))

@@ -11,17 +11,7 @@ from typing import TYPE_CHECKING
 
 from starlette.routing import BaseRoute
 
-from hearth.web import (  # noqa: F401 - codepages registers its pages
-    account,
-    codepages,
-    gistpages,
-    home,
-    journal,
-    prpages,
-    signin,
-    static,
-    summary,
-)
+from hearth.web import account, gistpages, home, journal, prpages, signin, static, summary
 
 if TYPE_CHECKING:
     from hearth.runtime import Runtime

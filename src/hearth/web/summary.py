@@ -47,7 +47,7 @@ def clone_urls(
     return urls
 
 
-@repopages.page("")
+@repopages.page("", "summary:index")
 async def summary_page(view: RepoPage) -> Response:
     runtime = view.runtime
     actor = view.actor

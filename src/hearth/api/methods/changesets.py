@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from hearth.api.declare import Arg, Call, Kind, method
-from hearth.api.shapes import (
+from hearth.services import browse
+from hearth.shapes import (
     brief_changeset,
     commit,
     detailed_changeset,
@@ -18,7 +19,6 @@ from hearth.api.shapes import (
     refs,
     repo_file,
 )
-from hearth.services import browse
 
 
 @method(

@@ -7,8 +7,8 @@ from typing import Any
 
 from hearth.api.declare import CALLER, Arg, Call, Kind, method
 from hearth.api.methods.users import self_only
-from hearth.api.shapes import gist as gist_shape
 from hearth.services import gists, lookup
+from hearth.shapes import gist as gist_shape
 
 
 @method(

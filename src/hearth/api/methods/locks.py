@@ -10,16 +10,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from hearth.api.declare import CALLER, Arg, Call, Kind, method
 from hearth.api.methods.users import self_only
-from hearth.api.shapes import repository
-from hearth.db.models import User
-from hearth.errors import Failed
 from hearth.render import epoch_iso
-from hearth.services import locks, lookup, permissions, repos, repoviews
+from hearth.services import locks, lookup, repos
 from hearth.services.permissions import Level
+from hearth.shapes import repository
 
 
 @method(
@@ -37,7 +33,7 @@ def lock(call: Call, repoid: int | str, locked: bool | None, userid: int | str |
     user = lookup.user(call.db, call.actor.user_id if userid is None else userid)
     name = repo.repo_name
     if locked is None:
-        held = locks.current(repo)
+        held = locks.state(call.db, repo)
         if held is None:
             return {
                 "repo": name,
@@ -48,25 +44,17 @@ def lock(call: Call, repoid: int | str, locked: bool | None, userid: int | str |
                 "lock_state_changed": False,
                 "msg": f"Repo `{name}` not locked.",
             }
-        holder = call.db.get(User, held.user_id)
-        holder_name = holder.username if holder is not None else str(held.user_id)
         date = json.dumps(epoch_iso(held.since))
         return {
             "repo": name,
             "locked": True,
             "locked_since": held.since,
-            "locked_by": holder_name,
+            "locked_by": held.holder,
             "lock_reason": held.reason,
             "lock_state_changed": False,
-            "msg": f"Repo `{name}` locked by `{holder_name}` on `{date}`.",
+            "msg": f"Repo `{name}` locked by `{held.holder}` on `{date}`.",
         }
-    try:
-        with call.db.begin_nested():
-            since = locks.set_lock(call.db, repo, user.user_id) if locked else None
-            if not locked:
-                locks.release(call.db, repo)
-    except SQLAlchemyError as exc:
-        raise Failed("lock_failed", x=name) from exc
+    since = locks.change(call.db, repo, user.user_id, locked)
     return {
         "repo": name,
         "locked": locked,
@@ -79,10 +67,7 @@ def lock(call: Call, repoid: int | str, locked: bool | None, userid: int | str |
 
 
 def _locks_of(call: Call, user_id: int | None) -> list[dict[str, Any]]:
-    views = repoviews.locked(call.db, user_id)
-    if not call.actor.admin:  # a lock on a repository one can no longer read stays hidden
-        levels = permissions.repo_levels(call.db, call.actor, [v.repo["repo_id"] for v in views])
-        views = [v for v in views if levels.get(v.repo["repo_id"], 0) >= Level.READ]
+    views = locks.visible_locks(call.db, call.actor, user_id)
     return [repository(v, call.base_url, admin=call.actor.admin) for v in views]
 
 

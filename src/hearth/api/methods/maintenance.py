@@ -11,7 +11,7 @@ from typing import Any
 
 from hearth import tasks as background
 from hearth.api.declare import Arg, Call, Kind, method
-from hearth.services import repos, tasks
+from hearth.services import repos, taskrecords
 from hearth.services.permissions import Level
 
 
@@ -50,4 +50,4 @@ def pull(call: Call, repoid: int | str, clone_uri: str | None) -> dict[str, Any]
 
 @method("get_task", tier="hearth", args=[Arg("task_id", Kind.STR)])
 def get_task(call: Call, task_id: str) -> dict[str, Any]:
-    return tasks.describe(call.db, call.actor, task_id)
+    return taskrecords.describe(call.db, call.actor, task_id)

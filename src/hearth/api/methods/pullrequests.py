@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from hearth.api.declare import CALLER, Arg, Call, Kind, method
-from hearth.api.shapes import clone_url, pull_request
 from hearth.services import pullrequests
 from hearth.services.pullrequests import PullRequestView
+from hearth.shapes import clone_url, pull_request
 
 
 def rendered(call: Call, view: PullRequestView) -> dict[str, Any]:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from hearth.api.declare import CALLER, Arg, Call, Kind, method
-from hearth.api.shapes import member, repo_group
-from hearth.services import lookup, repogroups
+from hearth.services import groupperms, lookup, repogroups
+from hearth.shapes import member, repo_group
 
 
 def _shape(call: Call, group: Any) -> dict[str, Any]:
@@ -15,7 +15,7 @@ def _shape(call: Call, group: Any) -> dict[str, Any]:
 
 
 def _apply_arg() -> Arg:
-    return Arg("apply_to_children", Kind.ENUM, "none", values=repogroups.APPLY_CHOICES)
+    return Arg("apply_to_children", Kind.ENUM, "none", values=groupperms.APPLY_CHOICES)
 
 
 def _user_group_arg() -> Arg:
@@ -107,7 +107,7 @@ def delete_repo_group(call: Call, repogroupid: int | str) -> dict[str, Any]:
 def grant_user_permission_to_repo_group(
     call: Call, repogroupid: int | str, userid: int | str, perm: str, apply_to_children: str
 ) -> dict[str, Any]:
-    done = repogroups.grant_user(call.db, call.actor, repogroupid, userid, perm, apply_to_children)
+    done = groupperms.grant_user(call.db, call.actor, repogroupid, userid, perm, apply_to_children)
     return {
         "msg": (
             f"Granted perm: `{perm}` (recursive:{apply_to_children}) for user: "
@@ -125,7 +125,7 @@ def grant_user_permission_to_repo_group(
 def revoke_user_permission_from_repo_group(
     call: Call, repogroupid: int | str, userid: int | str, apply_to_children: str
 ) -> dict[str, Any]:
-    done = repogroups.revoke_user(call.db, call.actor, repogroupid, userid, apply_to_children)
+    done = groupperms.revoke_user(call.db, call.actor, repogroupid, userid, apply_to_children)
     return {
         "msg": (
             f"Revoked perm (recursive:{apply_to_children}) for user: "
@@ -148,7 +148,7 @@ def revoke_user_permission_from_repo_group(
 def grant_user_group_permission_to_repo_group(
     call: Call, repogroupid: int | str, usergroupid: int | str, perm: str, apply_to_children: str
 ) -> dict[str, Any]:
-    done = repogroups.grant_user_group(
+    done = groupperms.grant_user_group(
         call.db, call.actor, repogroupid, usergroupid, perm, apply_to_children
     )
     return {
@@ -168,7 +168,7 @@ def grant_user_group_permission_to_repo_group(
 def revoke_user_group_permission_from_repo_group(
     call: Call, repogroupid: int | str, usergroupid: int | str, apply_to_children: str
 ) -> dict[str, Any]:
-    done = repogroups.revoke_user_group(
+    done = groupperms.revoke_user_group(
         call.db, call.actor, repogroupid, usergroupid, apply_to_children
     )
     return {

@@ -7,13 +7,13 @@ from typing import Any
 
 from hearth.api.declare import CALLER, Arg, Call, Kind, method
 from hearth.api.methods import pullrequests as pr_shapes
-from hearth.api.shapes import brief_user, member, repository
-from hearth.services import pullrequests, repogroups, repoperms, repos, repoviews
+from hearth.services import pullrequests, repogroups, repolisting, repoperms, repos
 from hearth.services.permissions import Level
+from hearth.shapes import brief_user, member, repository
 
 
 def render(call: Call, repo: Any) -> dict[str, Any]:
-    return repository(repoviews.view(call.db, repo), call.base_url, admin=call.actor.admin)
+    return repository(repolisting.view(call.db, repo), call.base_url, admin=call.actor.admin)
 
 
 @method(
@@ -50,7 +50,7 @@ def get_repo(
         {"name": owner, "type": "user", "permission": "repository.admin", "origin": "owner"},
         *({**member(m), "origin": "permission"} for m in rows),
     ]
-    out["followers"] = [brief_user(u) for u in repoviews.followers(call.db, repo.repo_id)]
+    out["followers"] = [brief_user(u) for u in repolisting.followers(call.db, repo.repo_id)]
     return out
 
 
@@ -61,7 +61,7 @@ def get_repo(
 )
 def get_repos(call: Call, root: int | str | None, traverse: bool) -> list[dict[str, Any]]:
     group = repogroups.find(call.db, call.actor, root) if root is not None else None
-    views = repoviews.visible(
+    views = repolisting.visible(
         call.db, call.actor, call.runtime.database.codepoint, root=group, traverse=traverse
     )
     admin = call.actor.admin

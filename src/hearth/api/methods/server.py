@@ -10,8 +10,8 @@ from typing import Any
 
 from hearth.api import declare
 from hearth.api.declare import CALLER, Arg, Call, Kind, method
-from hearth.api.shapes import ip_rule
 from hearth.services import lookup, sysinfo, users
+from hearth.shapes import ip_rule
 
 
 @method("test", tier="kallithea-0.7", gate="admin", args=[Arg("args", Kind.ANY)])

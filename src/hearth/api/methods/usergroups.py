@@ -3,14 +3,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from hearth.api.declare import CALLER, Arg, Call, Kind, method
-from hearth.api.shapes import user_group
 from hearth.services import usergroups
-
-if TYPE_CHECKING:
-    from hearth.db.models import UserGroup
+from hearth.shapes import user_group
 
 
 def _group_arg() -> Arg:
@@ -18,14 +15,10 @@ def _group_arg() -> Arg:
     return Arg("usergroupid", Kind.ID_NAME, aliases=("usersgroupid",))
 
 
-def _shape(call: Call, group: UserGroup) -> dict[str, Any]:
-    return user_group(usergroups.details(call.db, [group])[0])
-
-
 @method("get_user_group", tier="seed", args=[_group_arg()])
 def get_user_group(call: Call, usergroupid: int | str) -> dict[str, Any]:
     group = usergroups.get(call.db, call.actor, usergroupid)
-    return _shape(call, group)
+    return user_group(usergroups.details(call.db, [group])[0])
 
 
 @method("get_user_groups", tier="seed")
@@ -51,7 +44,7 @@ def create_user_group(
     group = usergroups.create(
         call.db, call.actor, name=group_name, description=description, owner=owner, active=active
     )
-    shape = _shape(call, group)
+    shape = user_group(usergroups.details(call.db, [group])[0])
     return {
         "msg": f"created new user group `{group.group_name}`",
         "user_group": shape,
@@ -89,7 +82,7 @@ def update_user_group(
     )
     return {
         "msg": f"updated user group ID:{group.users_group_id} {group.group_name}",
-        "user_group": _shape(call, group),
+        "user_group": user_group(usergroups.details(call.db, [group])[0]),
     }
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from hearth.api.declare import CALLER, Arg, Call, Kind, method
-from hearth.api.shapes import detailed_user, permission_block
-from hearth.errors import Failed, Forbidden, HearthError
+from hearth.errors import Forbidden
 from hearth.services import lookup, repogroups, users
 from hearth.services.lookup import as_id
+from hearth.shapes import detailed_user, permission_block
 
 
 def self_only(call: Call, userid: int | str | None) -> None:
@@ -78,13 +78,7 @@ def create_user(
     call: Call, username: str, email: str, create_personal_repo_group: bool, **profile: Any
 ) -> dict[str, Any]:
     profile["extern_type"] = _extern_type(call, profile["extern_type"])
-    try:
-        with call.db.begin_nested():
-            user = users.create_user(call.db, username=username, email=email, **profile)
-    except HearthError:
-        raise
-    except Exception as exc:
-        raise Failed("user_create_failed", x=username) from exc
+    user = users.create_user_or_fail(call.db, username=username, email=email, **profile)
     if create_personal_repo_group:
         repogroups.create_personal(call.db, call.actor, call.settings.repos, user)
     return {"msg": f"created new user `{user.username}`", "user": _detailed(call, user)}

@@ -1,4 +1,5 @@
-"""api_keys.last_used: when a key last authenticated a request (the My account page shows it)
+"""api_keys.last_used: when a key last authenticated a request (the My account page shows it);
+an index on repositories.updated_on (the home page sorts by last change)
 
 Revision ID: 0013_api_key_last_used
 Revises: 0001_baseline
@@ -18,8 +19,14 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("api_keys", schema=None) as batch_op:
         batch_op.add_column(sa.Column("last_used", sa.Float(), nullable=True))
+    with op.batch_alter_table("repositories", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_repositories_updated_on"), ["updated_on"], unique=False
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("repositories", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_repositories_updated_on"))
     with op.batch_alter_table("api_keys", schema=None) as batch_op:
         batch_op.drop_column("last_used")

@@ -19,6 +19,7 @@ Pulls are not journaled.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -29,6 +30,7 @@ from hearth.db.models import Repository
 from hearth.errors import TEXTS
 from hearth.services import journal, locks, pullrequests, repos
 from hearth.services.permissions import Actor
+from hearth.vcs import git as git_backend
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +87,13 @@ def after_pull(db: Session, repo_id: int, actor: Actor) -> bool:
     if repo is None:
         return False
     return locks.after_pull(db, repo, actor)
+
+
+def pushed_revisions(
+    settings: Settings, repo_name: str, updates: Sequence[tuple[str, str, str]]
+) -> list[str]:
+    """The changesets a git push brought (``vcs``), from the hook's ``(old, new, ref)`` lines."""
+    return git_backend.pushed_revisions(str(repos.path_of(settings, repo_name)), updates)
 
 
 def release_message(repo_name: str) -> str:

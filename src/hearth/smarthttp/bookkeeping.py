@@ -3,7 +3,7 @@
 
 Both handlers call :func:`pushed` after a push changed the repository and :func:`pulled` after a
 successful clone/pull, once the client has its whole answer (git: ``serve_git``'s
-``on_complete``; hg: after hgweb returned). The work — ``services/pushes.py`` in one write
+``on_complete``; hg: after hgweb returned). The work — ``services/transfers.py`` in one write
 transaction, then dropping the cached hgweb of the repository — runs in a worker thread, so the
 event loop keeps streaming other transfers. Failures are logged, never raised: the push itself
 has succeeded and been answered.
@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
 
-from hearth.db.models import Repository
-from hearth.services import locks, pushes, repos
+from hearth.services import locks, repos, transfers
+from hearth.services.lookup import RepoRef
 from hearth.services.permissions import Actor
 from hearth.smarthttp import hgproto
 
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 async def pushed(
     runtime: Runtime,
-    repo: Repository,
+    repo: RepoRef,
     actor: Actor,
     address: str,
     revisions: Sequence[str],
@@ -39,11 +39,11 @@ async def pushed(
 ) -> str | None:
     """Journal, ``last_changeset``, caches, lock release (when the pusher held the lock as
     the push was authorised); returns the release message if any."""
-    push = pushes.Push(repo.repo_id, actor, address, tuple(revisions), release_lock)
+    push = transfers.Push(repo.repo_id, actor, address, tuple(revisions), release_lock)
 
     def work() -> str | None:
         with runtime.database.session() as db:
-            return pushes.after_push(db, runtime.settings, push)
+            return transfers.after_push(db, runtime.settings, push)
 
     try:
         released = await run_in_threadpool(work)
@@ -55,14 +55,14 @@ async def pushed(
     return released
 
 
-async def pulled(runtime: Runtime, repo: Repository, actor: Actor) -> None:
+async def pulled(runtime: Runtime, repo: RepoRef, actor: Actor) -> None:
     """After a successful clone/pull: take the lock when ``enable_locking`` says so."""
     if not locks.may_lock_on_pull(repo, actor):
         return
 
     def work() -> bool:
         with runtime.database.session() as db:
-            return pushes.after_pull(db, repo.repo_id, actor)
+            return transfers.after_pull(db, repo.repo_id, actor)
 
     try:
         await run_in_threadpool(work)

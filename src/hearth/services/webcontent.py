@@ -33,6 +33,7 @@ from hearth.config import Settings
 from hearth.db.models import Follower, JournalEntry, Repository, User, UserIpRule
 from hearth.errors import Forbidden, Invalid, NotFound
 from hearth.services import ipaccess, keys, permissions, repos, sessions
+from hearth.services.lookup import RepoRef
 from hearth.services.permissions import Actor, Level
 
 # --- who ---------------------------------------------------------------------------------------
@@ -97,20 +98,6 @@ def can_read(db: Session, actor: Actor | None, repo_id: int) -> bool:
 
 
 # --- opening repositories -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RepoRef:
-    """The columns of a repository row the views need (a plain value: safe across threads)."""
-
-    repo_id: int
-    repo_name: str
-    repo_type: str
-    enable_downloads: bool
-
-    @classmethod
-    def of(cls, repo: Repository) -> RepoRef:
-        return cls(repo.repo_id, repo.repo_name, repo.repo_type, bool(repo.enable_downloads))
 
 
 @contextmanager
@@ -361,9 +348,12 @@ class JournalItem:
     date: datetime  # naive UTC
 
 
-def journal(db: Session, actor: Actor, limit: int, *, following: bool) -> list[JournalItem]:
-    """Newest first, at most ``limit``: entries of the repositories ``actor`` follows (``following``)
-    or of the public (non-private) repositories, in both cases only those ``actor`` may read."""
+def journal(
+    db: Session, actor: Actor, limit: int, *, following: bool, offset: int = 0
+) -> list[JournalItem]:
+    """Newest first, at most ``limit`` after skipping ``offset``: entries of the repositories
+    ``actor`` follows (``following``) or of the public (non-private) repositories, in both cases
+    only those ``actor`` may read."""
     query = select(
         JournalEntry.entry_id,
         JournalEntry.username,
@@ -373,19 +363,19 @@ def journal(db: Session, actor: Actor, limit: int, *, following: bool) -> list[J
         JournalEntry.detail,
         JournalEntry.action_date,
     ).join(Repository, Repository.repo_id == JournalEntry.repo_id)
-    if not actor.admin:
-        levels = permissions.repo_level_subquery(actor)
-        query = query.join(levels, levels.c.obj == Repository.repo_id).where(
-            levels.c.level >= int(Level.READ)
-        )
+    # readability as EXISTS tests on the joined repository: the newest entries are found without
+    # computing the level of every repository first
+    query = query.where(permissions.repo_readable(actor.admin, actor.is_anonymous))
     if following:
         followed = select(Follower.repo_id).where(Follower.user_id == bindparam("follower"))
         query = query.where(JournalEntry.repo_id.in_(followed))
     else:
         query = query.where(Repository.private.is_(False))
     query = query.where(Repository.state == "ready")
-    query = query.order_by(JournalEntry.action_date.desc(), JournalEntry.entry_id.desc()).limit(
-        limit
+    query = (
+        query.order_by(JournalEntry.action_date.desc(), JournalEntry.entry_id.desc())
+        .limit(limit)
+        .offset(offset)
     )
     params: dict[str, int] = {} if actor.admin else permissions.level_params(actor)
     if following:

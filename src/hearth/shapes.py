@@ -1,23 +1,74 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Object shapes of ``jsonrpc.md`` §10, keys in emission order. Pure rendering: no queries here."""
+"""Object shapes of ``jsonrpc.md`` §10, keys in emission order. Pure rendering: no queries here.
+
+Shared by the API (``api/methods``) and ``hearth admin --json`` (``cli/``), which print the same
+objects, so it sits beside the edges rather than in one of them. It reads the services' values and
+rows through the protocols below, never the database models.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from hearth import vcs
-from hearth.db.models import Gist, User
 from hearth.render import epoch_iso, local_iso
 from hearth.services.browse import ChangesetDetail, CommitView, FileDiff, FileView
 from hearth.services.ipaccess import ip_range
 from hearth.services.pullrequests import PullRequestView
 from hearth.services.repogroups import RepoGroupView
+from hearth.services.repolisting import RepoView
 from hearth.services.repoperms import Member
 from hearth.services.repos import masked_clone_uri
-from hearth.services.repoviews import RepoView
 from hearth.services.usergroups import UserGroupDetails
 from hearth.services.users import PermissionReport, UserDetails
+
+
+class User(Protocol):
+    """What the shapes read of a user (the services' rows have it; so may a plain value)."""
+
+    @property
+    def user_id(self) -> int: ...
+    @property
+    def username(self) -> str: ...
+    @property
+    def firstname(self) -> str: ...
+    @property
+    def lastname(self) -> str: ...
+    @property
+    def email(self) -> str: ...
+    @property
+    def active(self) -> bool: ...
+    @property
+    def admin(self) -> bool: ...
+    @property
+    def extern_type(self) -> str: ...
+    @property
+    def extern_name(self) -> str: ...
+    @property
+    def last_login(self) -> datetime | None: ...
+
+
+class Gist(Protocol):
+    """What the gist shape reads of a gist."""
+
+    @property
+    def gist_id(self) -> int: ...
+    @property
+    def gist_type(self) -> str: ...
+    @property
+    def access_id(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def expires(self) -> float: ...
+    @property
+    def created_on(self) -> datetime: ...
+    @property
+    def acl_level(self) -> str: ...
+    @property
+    def modified_at(self) -> datetime: ...
 
 
 def brief_user(user: User, emails: list[str] | None = None) -> dict[str, Any]:
