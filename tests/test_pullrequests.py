@@ -394,6 +394,13 @@ def test_conflicting_merge_is_refused_and_changes_nothing(world: World, repo_typ
     pr_id = create(world, source_repo=name, target_repo=name, source_ref="topic", target_ref=main)
     server.ok("edit_reviewers", key(world, "writer"), pull_request_id=pr_id, add=users["reader"])
     server.ok("comment_pullrequest", key(world, "reader"), pull_request_id=pr_id, status="approved")
+    # the last push's bookkeeping runs after its client had its answer: wait for it
+    assert eventually(
+        lambda: any(
+            row["action"] == "push" and target_head in row["detail"]
+            for row in journal(server, name)
+        )
+    )
     before = journal(server, name)
     assert merge(server, users["writer"], pr_id) == (
         "Merge conflict in shared.txt: merge the target into the source, push it, then merge again"
@@ -688,7 +695,7 @@ def test_a_merge_whose_transaction_fails_is_taken_back(world: World, repo_type: 
 def test_pages_show_the_pull_request(world: World, repo_type: str) -> None:
     """The list, the pull request with its inline comment under its line, and the hiding of a
     pull request asked for below another repository, as an anonymous browser sees them."""
-    from tests.wellformed import check
+    from tests.pagecheck import check_html as check
 
     server, users = world.server, world.usernames
     main = MAIN[repo_type]
