@@ -11,6 +11,9 @@ its answer, in a worker thread. One push then means, in one transaction:
 * the repository's cached last changeset recomputed from disk;
 * the lock released if the pusher held it (``locks.after_push``).
 
+:func:`repair_head` runs earlier, before a git push's answer ends, so that a clone right after the
+push checks out a branch (``services/heads.py``).
+
 :func:`after_pull` takes the lock after a successful clone/pull when ``enable_locking`` is on.
 Pulls are not journaled.
 """
@@ -18,6 +21,7 @@ Pulls are not journaled.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -26,7 +30,7 @@ from hearth import vcs
 from hearth.config import Settings
 from hearth.db.models import Repository
 from hearth.errors import TEXTS
-from hearth.services import journal, locks, repos
+from hearth.services import heads, journal, locks, repos
 from hearth.services.permissions import Actor
 
 log = logging.getLogger(__name__)
@@ -75,6 +79,21 @@ def after_push(db: Session, settings: Settings, push: Push) -> str | None:
     released = locks.after_push(db, repo, push.actor) if push.release_lock else None
     db.flush()
     return released
+
+
+def repair_head(
+    settings: Settings, repo: Repository, updates: Sequence[tuple[str, str, str]]
+) -> str | None:
+    """After a git push (HTTP or SSH), before the client has its last byte: if HEAD names a
+    branch that does not exist, move it (``services/heads.py``) so the next clone checks one
+    out. ``updates`` are git's ``(old, new, ref)`` lines in the push's order. Returns the
+    branch HEAD moved to, or None; never raises."""
+    pushed = heads.pushed_branches(updates)
+    if not pushed:
+        return None
+    return heads.repair(
+        repos.path_of(settings, repo.repo_name), repo.repo_type, settings.default_branch, pushed
+    )
 
 
 def after_pull(db: Session, repo_id: int, actor: Actor) -> bool:

@@ -39,7 +39,7 @@ from hearth.clock import now_utc
 from hearth.config import Settings
 from hearth.db.models import Repository, User
 from hearth.errors import Failed, HearthError
-from hearth.services import bootstrap, names, repogroups, repoperms, repos
+from hearth.services import bootstrap, heads, names, repogroups, repoperms, repos
 from hearth.services.permissions import Actor
 
 log = logging.getLogger("hearth.rescan")
@@ -174,6 +174,7 @@ def _register(
             db.flush()
             repoperms.write_default_rows(db, actor, repo)
             repos.follow(db, repo.repo_id, actor.user_id)
+            heads.repair(path, repo_type, settings.default_branch)
             try:
                 repos.refresh_cache(settings, repo)
             except vcs.VcsError as exc:  # a damaged repository is still registered

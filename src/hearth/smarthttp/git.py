@@ -19,7 +19,9 @@ the client shows as ``remote: …`` — that is how the lock holder sees ``Relea
 least one ref was updated, so a refused push records nothing and keeps its lock. Repository-local
 hooks are not run during HTTP pushes (Hearth owns the repositories; it installs none).
 
-After the answer is sent (``serve_git``'s ``on_complete``), the updated refs become the pushed
+Just before the last byte of the answer, HEAD is repaired if it names a branch that does not
+exist (``services/pushes.py`` ``repair_head``). After the answer is sent (``serve_git``'s
+``on_complete``), the updated refs become the pushed
 revisions (``git rev-list <new> --not <old> <every other ref>``) and ``smarthttp/pushes.py`` does
 the journal, the last changeset and the lock in a worker thread.
 """
@@ -38,10 +40,11 @@ from starlette.concurrency import run_in_threadpool
 
 from hearth.db.models import Repository
 from hearth.services import locks, repos
+from hearth.services import pushes as pushes_service
 from hearth.services.pushes import release_message
 from hearth.services.vcsauth import Decision
 from hearth.smarthttp import auth, gitproto, pushes
-from hearth.smarthttp.gitproto import GitRequest, GitResult, Receive, Send
+from hearth.smarthttp.gitproto import GitRequest, GitResult, Message, Receive, Send
 
 if TYPE_CHECKING:
     from hearth.runtime import Runtime
@@ -171,8 +174,23 @@ async def serve(
         os.close(fd)
         address = runtime.client_address(scope)
 
+        updates: list[tuple[str, str, str]] | None = None
+
+        async def finish(message: Message) -> None:
+            # git and its post-receive hook have exited when the last body part comes: HEAD is
+            # repaired before the client sees the push end, so its next clone checks out a branch
+            nonlocal updates
+            last = message["type"] == "http.response.body" and not message.get("more_body")
+            if last and updates is None:
+                updates = await run_in_threadpool(read_updates, log_path)
+                if updates:
+                    await run_in_threadpool(pushes_service.repair_head, settings, repo, updates)
+            await send(message)
+
         async def after_push(result: GitResult) -> None:
-            updates = await run_in_threadpool(read_updates, log_path)
+            nonlocal updates
+            if updates is None:
+                updates = await run_in_threadpool(read_updates, log_path)
             if not updates:
                 return
             revisions = await run_in_threadpool(pushed_revisions, path, updates)
@@ -184,7 +202,7 @@ async def serve(
             await gitproto.serve_git(
                 scope,
                 receive,
-                send,
+                finish,
                 path,
                 request,
                 extra_env=push_env(hooks, log_path, _messages(repo, decision)),
