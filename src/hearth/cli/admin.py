@@ -9,7 +9,10 @@ in a module of its own —
 
 * ``user`` (create, list, set-password, activate, deactivate): ``cli/admin_users.py``;
 * ``api-key`` (create, list, revoke): ``cli/admin_keys.py``;
-* ``repo`` (create, list, rescan, delete; also spelled ``hearth admin repo``): ``cli/admin_repos.py``;
+* ``repo`` (create, list, set-default-branch, rescan, delete; also spelled ``hearth admin repo``):
+  ``cli/admin_repos.py``;
+* ``group`` (repository groups: create, list, delete) and ``user-group`` (create, list, add,
+  remove, delete): ``cli/admin_groups.py``;
 * ``admin`` (``api-key USER``, ``create-user``, ``set-password``, ``ip-rule``: the older spellings,
   which stay; ``purge-deleted``): ``cli/admin_group.py``;
 * ``doctor``: ``cli/doctor.py``.
@@ -27,6 +30,7 @@ import typer
 
 from hearth.cli.admin_context import fail, settings, shown_url
 from hearth.cli.admin_group import admin_app
+from hearth.cli.admin_groups import group_app, user_group_app
 from hearth.cli.admin_keys import key_app
 from hearth.cli.admin_repos import repo_app
 from hearth.cli.admin_users import user_app
@@ -41,6 +45,8 @@ app.add_typer(admin_app, name="admin")
 app.add_typer(user_app, name="user")
 app.add_typer(key_app, name="api-key")
 app.add_typer(repo_app, name="repo")
+app.add_typer(group_app, name="group")
+app.add_typer(user_group_app, name="user-group")
 admin_app.add_typer(repo_app, name="repo")  # the spelling of web-and-vcs.md §7
 
 
