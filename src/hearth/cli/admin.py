@@ -36,7 +36,7 @@ from hearth.cli.admin_repos import repo_app
 from hearth.cli.admin_users import user_app
 from hearth.cli.doctor import doctor
 from hearth.db.session import Database
-from hearth.services import bootstrap
+from hearth.services import bootstrap, viewnames
 
 app = typer.Typer(
     help="Administer a Hearth instance.", no_args_is_help=True, pretty_exceptions_enable=False
@@ -94,6 +94,8 @@ def serve(
         database.dispose()
     if not initialised:
         raise fail("the instance is not initialised; run `hearth init`", 2)
+    for problem in viewnames.unmatched(config.api_access_controllers_whitelist):
+        typer.echo(f"hearth: warning: {problem.warning}", err=True)
     options = ServeOptions(
         host=host or config.host,
         port=config.port if port is None else port,

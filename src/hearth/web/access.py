@@ -3,7 +3,7 @@
 
 ``spec/web-and-vcs.md`` §8: every view has three names (Kallithea's, RhodeCode's, Hearth's); the
 feed views always take a key, the others only when setting ``api_access_controllers_whitelist`` has a
-glob pattern matching one of their names (case-sensitive, ``fnmatch.fnmatchcase``). The key comes from
+glob pattern matching one of their names (the table: ``services/viewnames.py``). The key comes from
 ``?api_key=``, else ``?auth_token=``, else ``Authorization: Bearer``. A key of a view that does not take
 one, or a key that is not valid for the view (``services/webviews.py``), is ignored: the request is
 anonymous. Whether the actor may read the repository is asked of ``services/permissions.py`` through
@@ -12,9 +12,7 @@ anonymous. Whether the actor may read the repository is asked of ``services/perm
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
@@ -22,77 +20,10 @@ from hearth.config import Settings
 from hearth.errors import NotFound
 from hearth.services import webviews
 from hearth.services.permissions import Actor
+from hearth.services.viewnames import VIEWS, api_enabled_views  # the table of view names
 
 if TYPE_CHECKING:
     from hearth.runtime import Runtime
-
-
-@dataclass(frozen=True)
-class View:
-    """One web view under its three names; ``feed`` views always take a key (role ``feed`` too)."""
-
-    name: str
-    kallithea: str
-    rhodecode: str
-    feed: bool = False
-
-    @property
-    def names(self) -> tuple[str, str, str]:
-        return (self.kallithea, self.rhodecode, self.name)
-
-    @property
-    def key_use(self) -> str:
-        """The key use of ``services/keys.py``: which key roles this view admits."""
-        return "feed" if self.feed else "http"
-
-
-_TABLE = (
-    View("changeset:raw", "ChangesetController:changeset_raw", "RepoCommitsView:repo_commit_raw"),
-    View(
-        "changeset:patch",
-        "ChangesetController:changeset_patch",
-        "RepoCommitsView:repo_commit_patch",
-    ),
-    View(
-        "changeset:download",
-        "ChangesetController:changeset_download",
-        "RepoCommitsView:repo_commit_download",
-    ),
-    View("files:raw", "FilesController:raw", "RepoFilesView:repo_file_raw"),
-    View("files:download", "FilesController:rawfile", "RepoFilesView:repo_file_download"),
-    View("files:diff", "FilesController:diff", "RepoFilesView:repo_files_diff"),
-    View("files:archive", "FilesController:archivefile", "RepoFilesView:repo_archivefile"),
-    View("feed:rss", "FeedController:rss", "RepoFeedView:rss", feed=True),
-    View("feed:atom", "FeedController:atom", "RepoFeedView:atom", feed=True),
-    View("journal:rss", "JournalController:journal_rss", "JournalView:journal_rss", feed=True),
-    View("journal:atom", "JournalController:journal_atom", "JournalView:journal_atom", feed=True),
-    View(
-        "journal:public_rss",
-        "JournalController:public_journal_rss",
-        "JournalView:journal_public_rss",
-        feed=True,
-    ),
-    View(
-        "journal:public_atom",
-        "JournalController:public_journal_atom",
-        "JournalView:journal_public_atom",
-        feed=True,
-    ),
-)
-VIEWS: dict[str, View] = {view.name: view for view in _TABLE}
-
-
-@functools.lru_cache(maxsize=16)
-def api_enabled_views(whitelist: tuple[str, ...]) -> frozenset[str]:
-    """Hearth names of the views that take a key: the feeds, and every view one of whose names
-    matches a pattern of ``whitelist``. Computed once per whitelist (the table is finite)."""
-    patterns = [pattern.strip() for pattern in whitelist if pattern.strip()]
-    return frozenset(
-        view.name
-        for view in _TABLE
-        if view.feed
-        or any(fnmatchcase(name, pattern) for name in view.names for pattern in patterns)
-    )
 
 
 def api_enabled(settings: Settings, view: str) -> bool:
