@@ -86,6 +86,8 @@ def test_the_first_push_decides_what_a_clone_checks_out(
     assert branch == expected and f"{expected}.txt" in files
     ls = clients.git("ls-remote", "--symref", url, "HEAD").stdout
     assert f"ref: refs/heads/{expected}\tHEAD" in ls, ls
+    raw = server.client.get(f"/{name}/raw/HEAD/{expected}.txt")  # public: no key needed
+    assert (raw.status_code, raw.text) == (200, f"{expected}.txt\n")
 
 
 def test_later_pushes_keep_an_existing_head(server: LiveServer, clients: Clients) -> None:
