@@ -49,6 +49,7 @@ from tests.vcs_fixtures import git, hg
 
 CHECKS = [
     "configuration",
+    "whitelist",
     "database",
     "migrations",
     "initialised",

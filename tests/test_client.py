@@ -89,6 +89,8 @@ def test_kallithea_pretty_result_byte_for_byte(server: LiveServer, home: Path, p
     done = run(prog, *flags(server), "test", 'args:{"b": [1, 2], "a": "x", "u": "é"}', home=home)
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
+    # the original's name keeps its escapes; hearth-api's pretty output is for people
+    text = "é" if prog == "hearth-api" else "\\u00e9"
     assert done.stdout == (
         f"Calling method test => {server.url}\n"
         "Server response \n"
@@ -98,9 +100,22 @@ def test_kallithea_pretty_result_byte_for_byte(server: LiveServer, home: Path, p
         "        1,\n"
         "        2\n"
         "    ],\n"
-        '    "u": "\\u00e9"\n'
+        f'    "u": "{text}"\n'
         "}\n"
     )
+
+
+def test_hearth_api_pretty_prints_unicode_as_unicode(server: LiveServer, home: Path) -> None:
+    done = run("hearth-api", *flags(server), "test", "args:na\u00efve 日本 \U0001f600", home=home)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.endswith('Server response \n"na\u00efve 日本 \U0001f600"\n')
+    done = run("hearth-api", *flags(server), "get_user", "userid:na\u00efve", home=home)
+    assert done.stdout.endswith('ERROR:"user `na\u00efve` does not exist"\n')
+    # -F json stays one line of ASCII JSON, as the original; so do the originals' names
+    done = run("hearth-api", *flags(server), "-F", "json", "test", "args:na\u00efve", home=home)
+    assert done.stdout == '"na\\u00efve"\n'
+    done = run("rhodecode-api", *flags(server), "test", "args:na\u00efve", home=home)
+    assert '"result": "na\\u00efve"' in done.stdout
 
 
 def test_kallithea_pretty_error_byte_for_byte(server: LiveServer, home: Path) -> None:
@@ -408,10 +423,33 @@ def test_missing_method(server: LiveServer, home: Path) -> None:
     )
 
 
-@pytest.mark.parametrize("token", ["userid", "--bogus", "-x"])
+@pytest.mark.parametrize("token", ["userid", "--bogus", "-x", "nobody"])
 def test_token_without_colon(server: LiveServer, home: Path, token: str) -> None:
     done = run("kallithea-api", *flags(server), "get_user", token, home=home)
-    assert (done.returncode, done.stdout, done.stderr) == (2, "", "Error parsing arguments \n")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        "Error parsing arguments \n"  # the original's line first
+        f"hearth-api: `{token}` is not name:value; arguments are name:value pairs, "
+        "e.g. `kallithea-api get_user userid:alice`\n"
+        "hearth-api: get_user takes: userid\n"
+    )
+    done = run("hearth-api", *flags(server), "create_user", "alice", home=home)
+    assert done.returncode == 2
+    takes = done.stderr.splitlines()[-1]
+    assert takes.startswith("hearth-api: create_user takes: username, email, password, ")
+    done = run("hearth-api", *flags(server), "get_server_info", "x", home=home)
+    assert done.stderr.splitlines()[-1] == "hearth-api: get_server_info takes: no arguments"
+
+
+def test_token_without_colon_and_no_server(home: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    done = run("hearth-api", "--apikey=k", f"--apihost={url}", "get_user", "nobody", home=home)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "Error parsing arguments ",
+        "hearth-api: `nobody` is not name:value; arguments are name:value pairs, "
+        "e.g. `hearth-api get_user userid:alice`",
+    ]
 
 
 def test_unknown_format_is_a_usage_error(server: LiveServer, home: Path) -> None:
@@ -653,14 +691,27 @@ def test_help_method_prints_the_declaration(server: LiveServer, home: Path) -> N
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout == (
         "method: get_user\n"
-        "tier: seed\n"
-        "gate: none\n"
+        "documented by Kallithea\n"
+        "needs: an API key (any user)\n"
         "arguments, in order:\n"
         "  userid  id|name  default: the caller\n"
     )
     done = run("rhodecode-api", *flags(server), "--help", "create_user", home=home)
     lines = done.stdout.splitlines()
-    assert lines[:4] == ["method: create_user", "tier: seed", "gate: admin", "arguments, in order:"]
+    assert lines[:4] == [
+        "method: create_user",
+        "documented by Kallithea",
+        "needs: admin",
+        "arguments, in order:",
+    ]
+    assert not re.search(r"\b(tier|gate):", done.stdout)
+    done = run("hearth-api", *flags(server), "--help", "fork_repo", home=home)
+    assert done.stdout.splitlines()[1:3] == [
+        "documented by Kallithea",
+        "needs: admin, or the permission hg.fork.repository",
+    ]
+    done = run("hearth-api", *flags(server), "--help", "get_repo_refs", home=home)
+    assert done.stdout.splitlines()[1] == "from RhodeCode"
     by_name = {line.split()[0]: line for line in lines[4:]}
     assert list(by_name)[:3] == ["username", "email", "password"]
     assert re.fullmatch(r"  username +str +required", by_name["username"])

@@ -589,3 +589,68 @@ def test_failure_delays_double_after_the_free_ones_up_to_the_cap() -> None:
 def test_ids_beyond_the_integer_columns_are_missing(server: LiveServer, ref: object) -> None:
     assert server.err("get_user", userid=ref) == f"user `{ref}` does not exist"
     assert server.err("get_ip", userid=ref) == f"user `{ref}` does not exist"
+
+
+# --- paths with repeated slashes, ids UTF-8 cannot hold (issue 12 item 2) ----------------------
+
+
+def post_verbatim(server: LiveServer, path: str, body: bytes) -> dict:
+    """POST ``body`` to ``path`` exactly as written (an HTTP client library may tidy it)."""
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    try:
+        conn.request("POST", path, body=body, headers={"content-type": "text/plain"})
+        response = conn.getresponse()
+        data = response.read()
+        assert response.status == 200, (path, response.status, data)
+        assert response.getheader("content-type") == "application/json"
+    finally:
+        conn.close()
+    reply = json.loads(data)
+    assert list(reply) == ["id", "result", "error"]
+    return reply
+
+
+@pytest.mark.parametrize(
+    "path", ["//_admin/api", "/_admin/api//", "///_admin//api", "/_admin//api/", "//_admin/api/"]
+)
+def test_repeated_slashes_reach_the_api(server: LiveServer, path: str) -> None:
+    body = orjson.dumps(
+        {"id": 7, "api_key": server.admin_key, "method": "test", "args": {"args": path}}
+    )
+    assert post_verbatim(server, path, body) == {"id": 7, "result": path, "error": None}
+
+
+def test_repeated_slashes_reach_a_repository(server: LiveServer) -> None:
+    name = unique("slashes")
+    server.ok("create_repo", repo_name=f"{name}/inner", repo_type="git")
+    for path in (f"//{name}/inner/info/refs", f"/{name}//inner/info/refs"):
+        response = server.client.get(f"{server.url}{path}", params={"service": "git-upload-pack"})
+        assert response.status_code == 200, (path, response.text)
+        assert response.headers["content-type"] == "application/x-git-upload-pack-advertisement"
+
+
+@pytest.mark.parametrize(
+    "ident", ["\ud800", "a\udfffb", "\udc00\ud800", "na\u00efve \ud83d", {"k\ud800": ["\udfff"]}]
+)
+def test_an_id_with_a_lone_surrogate_is_echoed_and_the_call_answered(
+    server: LiveServer, ident: object
+) -> None:
+    # json.dumps writes a lone surrogate as its \uXXXX escape: valid JSON, not valid UTF-8
+    body = json.dumps(
+        {"id": ident, "api_key": server.admin_key, "method": "test", "args": {"args": ident}}
+    ).encode()
+    response = server.post(body)
+    assert b"\\ud" in response.content.lower()  # escaped, so the body is valid UTF-8
+    response.content.decode("utf-8")
+    assert raw_reply(response) == {"id": ident, "result": ident, "error": None}
+
+
+def test_a_surrogate_id_is_echoed_with_an_error_too(server: LiveServer) -> None:
+    body = json.dumps({"id": "\ud800", "api_key": server.admin_key, "method": "nope\udc00"})
+    assert error_of(server, body) == ("\ud800", "Incorrect JSON query missing 'args'")
+    body = json.dumps(
+        {"id": "\ud800", "api_key": server.admin_key, "method": "nope\udc00", "args": {}}
+    )
+    assert error_of(server, body) == ("\ud800", "No such method: nope\udc00")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 
 from hearth.api import methods  # noqa: F401  (registers every method)
@@ -14,6 +15,7 @@ from hearth.api.jsonrpc import JsonRpcEndpoint
 from hearth.config import Settings
 from hearth.routing import RepositoryRouter
 from hearth.runtime import Runtime
+from hearth.slashes import MergeSlashes
 from hearth.smarthttp import reasons
 from hearth.web import routes as web_routes
 from hearth.web import site
@@ -32,6 +34,6 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         *site.routes(runtime),
         Mount("/", app=RepositoryRouter(runtime)),
     ]
-    app = Starlette(routes=routes)
+    app = Starlette(routes=routes, middleware=[Middleware(MergeSlashes)])
     app.state.runtime = runtime
     return app

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -85,6 +86,7 @@ class Settings:
     broker_url: str = ""
     repo_group_auto_create: bool = True
     default_repo_type: str = "hg"
+    default_branch: str = "main"
     default_repo_private: bool = False
     default_repo_enable_statistics: bool = False
     default_repo_enable_downloads: bool = False
@@ -123,6 +125,7 @@ _CONVERTERS: dict[str, Callable[[str, Any], Any]] = {
     "broker_url": lambda n, v: str(v).strip(),
     "repo_group_auto_create": _as_bool,
     "default_repo_type": lambda n, v: str(v),
+    "default_branch": lambda n, v: str(v).strip(),
     "default_repo_private": _as_bool,
     "default_repo_enable_statistics": _as_bool,
     "default_repo_enable_downloads": _as_bool,
@@ -150,7 +153,14 @@ def env_name(setting: str) -> str:
     return "HEARTH_" + setting.upper()
 
 
+_BAD_BRANCH = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//|^[-/.]|[/.]$|\.lock$|/\.")
+
+
 def _validate(settings: Settings) -> None:
+    if not settings.default_branch or _BAD_BRANCH.search(settings.default_branch):
+        raise ConfigError(
+            f"default_branch: not a valid git branch name: {settings.default_branch!r}"
+        )
     if settings.default_repo_type not in ("hg", "git"):
         raise ConfigError(
             f"default_repo_type: expected hg or git, got {settings.default_repo_type!r}"

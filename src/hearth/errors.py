@@ -87,6 +87,10 @@ TEXTS: dict[str, str] = {
     "no_move_in_group": "no permission to create (or move) repo in {x}",
     "repo_create_failed": "failed to create repository `{x}`",
     "repo_update_failed": "failed to update repo `{x}`",
+    "repo_update_no_branch": "failed to update repo `{x}`: branch `{branch}` does not exist",
+    "repo_no_head": (
+        "repository `{x}` is a Mercurial repository: only git repositories have a default branch"
+    ),
     "repo_fork_failed": "failed to fork repository `{x}` as `{fork}`",
     "repo_delete_failed": "failed to delete repository `{x}`",
     "repo_has_forks": "Cannot delete `{x}` it still contains attached forks",

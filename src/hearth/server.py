@@ -68,30 +68,50 @@ def _socket(host: str, port: int, *, reuse_port: bool = True) -> socket.socket:
     return sock
 
 
-def _worker(options: ServeOptions) -> None:
+def announcement(host: str, port: int) -> str:
+    """The line printed once the server listens (uvicorn prints none for sockets it was given)."""
+    netloc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return f"Hearth serving on http://{netloc} (API: http://{netloc}/_admin/api)"
+
+
+def _run(options: ServeOptions, sock: socket.socket, announce: bool) -> None:
+    """uvicorn on ``sock``; with ``announce``, :func:`announcement` on stdout once the app has
+    started and accepts connections."""
     import uvicorn
 
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            if announce and self.started:
+                print(announcement(options.host, sock.getsockname()[1]), flush=True)
+
+    Server(_config(options)).run(sockets=[sock])
+
+
+def _worker(options: ServeOptions, announce: bool) -> None:
     sock = _socket(options.host, options.port)
     sock.listen(2048)
     sock.set_inheritable(True)
-    uvicorn.Server(_config(options)).run(sockets=[sock])
+    _run(options, sock, announce)
 
 
 def serve(options: ServeOptions) -> None:
     """Serve until interrupted. Raises OSError when the address cannot be bound."""
     if options.workers <= 1:
-        import uvicorn
-
         sock = _socket(options.host, options.port, reuse_port=False)
         sock.listen(2048)
-        uvicorn.Server(_config(options)).run(sockets=[sock])
+        _run(options, sock, announce=True)
         return
     guard = _socket(options.host, options.port)  # fails now if the address is taken
     context = multiprocessing.get_context("spawn")
     stopping = False
+    announced = False
 
     def start() -> Any:
-        process = context.Process(target=_worker, args=(options,), daemon=False)
+        nonlocal announced
+        # the first worker says where the server listens; a restarted one says nothing
+        process = context.Process(target=_worker, args=(options, not announced), daemon=False)
+        announced = True
         process.start()
         return process
 

@@ -45,22 +45,31 @@ class EnvelopeError(Exception):
         self.reply_id = reply_id
 
 
-def encode_reply(reply_id: Any, result: Any, error: str | None) -> bytes:
-    """Encode an envelope; an unencodable result becomes ``Error encoding response``."""
-    body = {"id": reply_id, "result": result, "error": error}
+def _dumps(body: dict[str, Any]) -> bytes:
+    """orjson, else the standard library: it takes integers beyond 64 bits, and strings holding
+    a lone surrogate (``"\\ud800"`` is valid JSON, yet UTF-8 cannot hold it), which are written
+    back as the ``\\uXXXX`` escape they came as. Raises TypeError or ValueError (NaN)."""
     try:
         return orjson.dumps(body)
     except TypeError:
         pass
+    text = json.dumps(body, ensure_ascii=False, allow_nan=False)
+    # outside strings JSON is ASCII, so only a string's lone surrogate can fail to encode
+    return text.encode("utf-8", "backslashreplace")
+
+
+def encode_reply(reply_id: Any, result: Any, error: str | None) -> bytes:
+    """Encode an envelope; an unencodable result becomes ``Error encoding response``, still
+    with the request's id (any id a parsed request carries can be encoded)."""
     try:
-        return json.dumps(body, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        return _dumps({"id": reply_id, "result": result, "error": error})
     except (TypeError, ValueError):
         if error is None:
             log.exception("result of method could not be encoded")
-        try:
-            return orjson.dumps({"id": reply_id, "result": None, "error": TEXTS["encoding"]})
-        except TypeError:
-            return json.dumps({"id": None, "result": None, "error": TEXTS["encoding"]}).encode()
+    try:
+        return _dumps({"id": reply_id, "result": None, "error": TEXTS["encoding"]})
+    except (TypeError, ValueError):
+        return json.dumps({"id": None, "result": None, "error": TEXTS["encoding"]}).encode()
 
 
 def _reject_constant(name: str) -> Any:

@@ -9,7 +9,10 @@ in a module of its own —
 
 * ``user`` (create, list, set-password, activate, deactivate): ``cli/admin_users.py``;
 * ``api-key`` (create, list, revoke): ``cli/admin_keys.py``;
-* ``repo`` (create, list, rescan, delete; also spelled ``hearth admin repo``): ``cli/admin_repos.py``;
+* ``repo`` (create, list, set-default-branch, rescan, delete; also spelled ``hearth admin repo``):
+  ``cli/admin_repos.py``;
+* ``group`` (repository groups: create, list, delete) and ``user-group`` (create, list, add,
+  remove, delete): ``cli/admin_groups.py``;
 * ``admin`` (``api-key USER``, ``create-user``, ``set-password``, ``ip-rule``: the older spellings,
   which stay; ``purge-deleted``): ``cli/admin_admin.py``;
 * ``doctor``: ``cli/doctor.py``.
@@ -27,12 +30,13 @@ import typer
 
 from hearth.cli.admin_admin import admin_app
 from hearth.cli.admin_context import fail, settings, shown_url
+from hearth.cli.admin_groups import group_app, user_group_app
 from hearth.cli.admin_keys import key_app
 from hearth.cli.admin_repos import repo_app
 from hearth.cli.admin_users import user_app
 from hearth.cli.doctor import doctor
 from hearth.db.session import Database
-from hearth.services import bootstrap
+from hearth.services import bootstrap, viewnames
 
 app = typer.Typer(
     help="Administer a Hearth instance.", no_args_is_help=True, pretty_exceptions_enable=False
@@ -41,6 +45,8 @@ app.add_typer(admin_app, name="admin")
 app.add_typer(user_app, name="user")
 app.add_typer(key_app, name="api-key")
 app.add_typer(repo_app, name="repo")
+app.add_typer(group_app, name="group")
+app.add_typer(user_group_app, name="user-group")
 admin_app.add_typer(repo_app, name="repo")  # the spelling of web-and-vcs.md §7
 
 
@@ -88,6 +94,8 @@ def serve(
         database.dispose()
     if not initialised:
         raise fail("the instance is not initialised; run `hearth init`", 2)
+    for problem in viewnames.unmatched(config.api_access_controllers_whitelist):
+        typer.echo(f"hearth: warning: {problem.warning}", err=True)
     options = ServeOptions(
         host=host or config.host,
         port=config.port if port is None else port,

@@ -7,11 +7,23 @@ import json
 from typing import Annotated, Any
 
 import typer
+import typer.core
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+_option_type = typer.core.TyperOption.display_type_rich
+
+
+def _flag_shows_no_type(self: typer.core.TyperOption, ctx: Any) -> str | None:
+    """Typer's help labels every flag ``<bool>`` (``--help <bool>``), as if it took a value;
+    a flag takes none, so its type column stays empty. Options with a value keep theirs."""
+    return None if self.is_flag else _option_type(self, ctx)
+
+
+typer.core.TyperOption.display_type_rich = _flag_shows_no_type  # type: ignore[method-assign]
 
 
 def print_json(value: Any) -> None:
@@ -26,7 +38,12 @@ def table(*columns: str) -> Table:
 
 
 def show(shown: Table) -> None:
-    Console().print(shown)
+    """On a terminal, wrapped to its width; into a pipe or a file, every row whole on one line
+    (an 80-column wrap would cut ``team/hgtool`` in two for ``grep`` and ``awk``)."""
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=1_000_000)
+    console.print(shown)
 
 
 def yes(flag: bool) -> str:

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""``hearth repo …``: create, list, rescan (with a progress bar), delete.
+"""``hearth repo …``: create, list, set the default branch, rescan (with a progress bar), delete.
 
 The commands act as the first admin and call the services the API methods ``create_repo``,
 ``get_repos``, ``rescan_repos`` and ``delete_repo`` call (``api/methods/repos.py``,
@@ -28,7 +28,8 @@ from hearth.services.permissions import Level
 from hearth.shapes import repository
 
 repo_app = typer.Typer(
-    help="Repositories: create, list, rescan the repository root, delete.", no_args_is_help=True
+    help="Repositories: create, list, set the default branch, rescan the repository root, delete.",
+    no_args_is_help=True,
 )
 
 _FORKS = ("detach", "delete")
@@ -118,6 +119,24 @@ def repo_list(json_output: JsonFlag = False) -> None:
             plain(repo["description"]),
         )
     show(shown)
+
+
+@repo_app.command("set-default-branch")
+def repo_set_default_branch(
+    name: Annotated[str, typer.Argument(help="Full name or ID of a git repository.")],
+    branch: Annotated[str, typer.Argument(help="An existing branch.")],
+    json_output: JsonFlag = False,
+) -> None:
+    """Point HEAD (what `git clone` checks out) at BRANCH, as update_repo landing_rev:branch:BRANCH."""
+    config = settings()
+    with connect(config) as (_database, db):
+        repo = repos.set_default_branch(db, acting_admin(db), config, name, branch)
+        msg = repos.update_message(repo, {"landing_rev": f"branch:{branch}"})
+        shape = repository(repoviews.view(db, repo), base_url(config), admin=True)
+    if json_output:
+        print_json({"msg": msg, "repository": shape})
+    else:
+        typer.echo(f"HEAD of `{shape['repo_name']}` now points to branch `{branch}`")
 
 
 @repo_app.command("rescan")

@@ -52,7 +52,7 @@ USAGE = (
 )
 EPILOG = (
     "`%(prog)s --help METHOD` prints METHOD's declaration: its arguments with kind, default and "
-    "aliases, its tier and its access gate. Exit status: 0 success, 1 the server answered an error, "
+    "aliases, where it comes from and who may call it. Exit status: 0 success, 1 the server answered an error, "
     "2 usage or configuration error, 3 no usable answer from the server."
 )
 
@@ -366,11 +366,12 @@ def run(argv: list[str]) -> int:
     if not method:
         parser.error("Please specify method name")
     pairs: dict[str, str] = {}
+    bad = None
     if not args.help_method:
         for token in tokens:
             if ":" not in token:
-                sys.stderr.write("Error parsing arguments \n")
-                return 2
+                bad = token
+                break
             name, value = token.split(":", 1)
             pairs[name] = value
 
@@ -380,6 +381,8 @@ def run(argv: list[str]) -> int:
         parser.error(f"--api-cert {args.api_cert}: {exc}")
     client = Client(conn, verify, args.verbose)
     try:
+        if bad is not None:
+            return _parsing_error(client, prog, method, bad, conn.apihost)
         if args.help_method:
             return _print_declaration(client, method, args.format)
         if args.format == client_output.PRETTY:
@@ -391,8 +394,28 @@ def run(argv: list[str]) -> int:
         return _fail(str(exc))
     finally:
         client.close()
-    sys.stdout.write(client_output.response(dialect, args.format, envelope))
+    unicode = prog.startswith("hearth-api")  # the originals' names keep their bytes
+    sys.stdout.write(client_output.response(dialect, args.format, envelope, unicode))
     return 0 if envelope["error"] is None else 1
+
+
+def _parsing_error(client: Client, prog: str, method: str, token: str, apihost: str) -> int:
+    """A token without ``:``: the original's line, then what it means and the method's argument
+    names (from its declaration, when the server gives one)."""
+    sys.stderr.write("Error parsing arguments \n")
+    sys.stderr.write(
+        f"{REASON_PREFIX}`{token}` is not name:value; arguments are name:value pairs, "
+        f"e.g. `{prog} get_user userid:alice`\n"
+    )
+    try:
+        declaration = client.declaration(method, DeclarationCache(apihost))
+    except Unusable:
+        declaration = None
+    if declaration is not None:
+        names = [str(arg.get("name")) for arg in declaration.get("args") or []]
+        takes = ", ".join(names) if names else "no arguments"
+        sys.stderr.write(f"{REASON_PREFIX}{method} takes: {takes}\n")
+    return 2
 
 
 def _print_declaration(client: Client, method: str, fmt: str) -> int:

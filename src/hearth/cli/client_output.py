@@ -8,35 +8,49 @@ result as JSON indented by 4 with sorted keys; ``json`` is one line, the result 
 ``rhodecode`` dialect (``rhodecode-api``): ``pretty`` is ``Calling method M => HOST``, ``Server
 response`` and the whole envelope indented by 2 with sorted keys; ``json`` is the whole envelope on one
 line. Both use Python's default JSON text (``", "``/``": "`` separators, non-ASCII as ``\\uXXXX``), as
-the originals do.
+the originals do. Under its own name, ``hearth-api``'s ``pretty`` output is for people: text prints
+as text (``"naïve"``, not ``"na\\u00efve"``); only a lone surrogate, which no terminal can show,
+stays escaped. ``kallithea-api`` and ``rhodecode-api`` keep the originals' bytes for their scripts.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 PRETTY = "pretty"
 JSON = "json"
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _dumps(data: Any, unicode: bool, **options: Any) -> str:
+    if not unicode:
+        return json.dumps(data, **options)
+    text = json.dumps(data, ensure_ascii=False, **options)
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def header(method: str, apihost: str) -> str:
     return f"Calling method {method} => {apihost}\n"
 
 
-def response(dialect: str, fmt: str, envelope: dict[str, Any]) -> str:
-    """The text printed after the call (after :func:`header` in ``pretty``)."""
+def response(dialect: str, fmt: str, envelope: dict[str, Any], unicode: bool = False) -> str:
+    """The text printed after the call (after :func:`header` in ``pretty``); ``unicode``: the
+    ``pretty`` form prints text as text rather than ``\\uXXXX`` escapes."""
+    unicode = unicode and fmt == PRETTY
     if dialect == "rhodecode":
         if fmt == JSON:
             return json.dumps(envelope) + "\n"
-        return "Server response\n" + json.dumps(envelope, indent=2, sort_keys=True) + "\n"
+        return "Server response\n" + _dumps(envelope, unicode, indent=2, sort_keys=True) + "\n"
     prefix = ""
     data = envelope["result"]
     if envelope["error"]:
         prefix, data = "ERROR:", envelope["error"]
     if fmt == JSON:
         return json.dumps(data) + "\n"
-    return "Server response \n" + prefix + json.dumps(data, indent=4, sort_keys=True) + "\n"
+    return "Server response \n" + prefix + _dumps(data, unicode, indent=4, sort_keys=True) + "\n"
 
 
 def _default_text(arg: dict[str, Any]) -> str:
@@ -48,12 +62,31 @@ def _default_text(arg: dict[str, Any]) -> str:
     return "default: " + json.dumps(default)
 
 
+_ORIGINS = {
+    "seed": "documented by Kallithea",
+    "kallithea-0.7": "from Kallithea 0.7 (not in its documentation)",
+    "rhodecode": "from RhodeCode",
+    "hearth": "Hearth's own (not in Kallithea or RhodeCode)",
+}
+
+
+def _needs(gate: Any) -> str:
+    """Who may call: the declaration's gate in the user's words."""
+    if not gate:
+        return "needs: an API key (any user)"
+    if gate == "admin":
+        return "needs: admin"
+    return f"needs: admin, or the permission {gate}"
+
+
 def declaration(decl: dict[str, Any]) -> str:
-    """``hearth-api --help METHOD``: the arguments in order, with kind, default and aliases."""
+    """``hearth-api --help METHOD``: where the method comes from, who may call it, and the
+    arguments in order, with kind, default and aliases."""
+    tier = decl.get("tier")
     lines = [
         f"method: {decl.get('name')}",
-        f"tier: {decl.get('tier')}",
-        f"gate: {decl.get('gate') or 'none'}",
+        _ORIGINS.get(str(tier), f"from {tier}"),
+        _needs(decl.get("gate")),
     ]
     args = decl.get("args") or []
     if not args:

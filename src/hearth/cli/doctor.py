@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""``hearth doctor``: check the configuration, database, migrations, ``git``/``hg`` versions and the
-repository directory; print what is wrong and how to fix it (issue 7). Exit status 1 on a problem."""
+"""``hearth doctor``: check the configuration (and that every whitelist entry names a view), database,
+migrations, ``git``/``hg`` versions and the repository directory; print what is wrong and how to fix it (issue 7). Exit status 1 on a problem."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from hearth.cli.admin_output import JsonFlag, print_json, show, table
 from hearth.config import ConfigError, Settings, load_settings
 from hearth.db import migrate
 from hearth.db.session import Database
-from hearth.services import bootstrap, sysinfo
+from hearth.services import bootstrap, sysinfo, viewnames
 
 
 @dataclass(frozen=True)
@@ -137,6 +137,22 @@ def _repos_check(repos: Path) -> Check:
     return Check("repositories", True, f"{repos} is writable")
 
 
+def _whitelist_check(settings: Settings) -> Check:
+    entries = settings.api_access_controllers_whitelist
+    problems = viewnames.unmatched(entries)
+    if problems:
+        return Check(
+            "whitelist",
+            False,
+            "; ".join(p.warning for p in problems),
+            "correct HEARTH_API_ACCESS_CONTROLLERS_WHITELIST (or api_access_controllers_whitelist "
+            "in hearth.toml) where `hearth serve` reads it, then restart the server",
+        )
+    if not entries:
+        return Check("whitelist", True, "empty: only the feeds take an API key")
+    return Check("whitelist", True, f"{len(entries)} entries, each matches a view")
+
+
 def doctor_checks() -> list[Check]:
     """Every check, in order; later checks are skipped when the configuration does not load."""
     try:
@@ -152,6 +168,7 @@ def doctor_checks() -> list[Check]:
         ]
     return [
         Check("configuration", True, f"home {settings.home}"),
+        _whitelist_check(settings),
         *_database_checks(settings),
         _git_check(settings),
         _hg_check(),

@@ -20,7 +20,7 @@ from hearth import vcs
 from hearth.config import Settings
 from hearth.db.models import Repository
 from hearth.errors import Failed
-from hearth.services import journal, repos
+from hearth.services import heads, journal, repos
 from hearth.services.permissions import Actor, Level
 
 log = logging.getLogger("hearth.remote")
@@ -98,6 +98,7 @@ def record(
         repo_name=repo.repo_name,
         ip_addr=client_ip,
     )
+    heads.repair(plan.path, plan.repo_type, settings.default_branch)
     try:
         repos.refresh_cache(settings, repo)
     except vcs.VcsError as exc:

@@ -9,6 +9,7 @@ the final commit — leaves neither a row nor a directory. Deleting renames the 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -29,7 +30,7 @@ from hearth.config import Settings
 from hearth.db import undo
 from hearth.db.models import Follower, RepoGroup, Repository, User
 from hearth.errors import Conflict, Failed, Forbidden, Invalid, NotFound, enum_error
-from hearth.services import journal, lookup, names, permissions, placement, repogroups, repoperms
+from hearth.services import journal, lookup, heads, names, permissions, placement, repogroups, repoperms
 from hearth.services.permissions import Actor, Level
 
 REPO_TYPES = ("hg", "git")
@@ -243,6 +244,8 @@ def register(
         _make_on_disk(
             db, target, lambda: make(target), failure or Failed("repo_create_failed", x=row.name)
         )
+    # a clone, a fork or a rescanned directory may name a branch HEAD that does not exist
+    heads.repair(path_of(settings, row.name), row.repo_type, settings.default_branch)
     try:
         refresh_cache(settings, repo)
     except vcs.VcsError as exc:
@@ -300,7 +303,7 @@ def create(
         if new.clone_uri:
             vcs.clone(new.clone_uri, str(target), repo_type)
         else:
-            vcs.create(str(target), repo_type)
+            vcs.create(str(target), repo_type, settings.default_branch)
 
     def record(repo: Repository) -> None:
         journal.record(
@@ -474,10 +477,14 @@ def update(
             raise failure
     if changes.get("clone_uri") and not remote_allowed(repo.repo_type, changes["clone_uri"]):
         raise failure
+    head_to: str | None = None
     if changes.get("landing_rev") is not None:
         landing = parse_landing_rev(changes["landing_rev"])
         if landing is None:
             raise failure
+        head_to = heads.landing_branch(repo.repo_type, landing)
+        if head_to is not None and head_to not in revision_names(settings, repo).branches:
+            raise Failed("repo_update_no_branch", x=ref, branch=head_to)
         repo.landing_rev = landing
     for field in ("description", "enable_statistics", "enable_downloads", "enable_locking"):
         if changes.get(field) is not None:
@@ -495,6 +502,8 @@ def update(
     if new_name != repo.repo_name:
         _move(db, settings, repo.repo_name, new_name, failure)
         repo.repo_name = new_name
+    if head_to is not None:
+        _point_head(db, settings, repo, head_to, failure)
     repo.updated_on = now_utc()
     try:
         with db.begin_nested():
@@ -502,6 +511,48 @@ def update(
     except IntegrityError:
         raise failure from None
     return repo
+
+
+def _point_head(
+    db: Session, settings: Settings, repo: Repository, branch: str, failure: Failed
+) -> None:
+    """HEAD to ``branch`` (last on disk, after any move); put back if the update rolls back."""
+    path = path_of(settings, repo.repo_name)
+    before = vcs.head_branch(str(path))
+    try:
+        heads.point_at(path, branch)
+    except (vcs.VcsError, OSError) as exc:  # checked before; gone meanwhile, or unwritable
+        raise failure from exc
+    if before is not None and before != branch:
+        undo.on_rollback(db, lambda: _restore_head(path, before))
+
+
+def _restore_head(path: Path, branch: str) -> None:
+    """Undo: HEAD back to what it named, unless that branch is gone (then it stays valid)."""
+    with contextlib.suppress(vcs.VcsError):
+        heads.point_at(path, branch)
+
+
+def set_default_branch(
+    db: Session, actor: Actor, settings: Settings, ref: int | str, branch: str
+) -> Repository:
+    """``hearth repo set-default-branch``: ``update`` with ``landing_rev`` ``branch:<branch>``,
+    refused for hg (no HEAD) and, by ``update``, for a branch that does not exist."""
+    repo = find(db, actor, ref, Level.ADMIN)
+    if repo.repo_type != "git":
+        raise Invalid("repo_no_head", x=repo.repo_name)
+    return update(db, actor, settings, ref, {"landing_rev": f"branch:{branch}"})
+
+
+def update_message(repo: Repository, changes: dict[str, Any]) -> str:
+    """``update_repo``'s ``msg``: Kallithea's text first (scripts matching it keep working),
+    then, when the update pointed HEAD at a branch, a sentence saying so."""
+    msg = f"updated repo ID:{repo.repo_id} {repo.repo_name}"
+    landing = changes.get("landing_rev")
+    head = heads.landing_branch(repo.repo_type, parse_landing_rev(landing) if landing else None)
+    if head is not None:
+        msg += f"; HEAD now points to branch `{head}` (what git clone checks out)"
+    return msg
 
 
 def _move(db: Session, settings: Settings, old: str, new: str, failure: Failed) -> None:

@@ -12,6 +12,9 @@ its answer, in a worker thread. One push then means, in one transaction:
 * the lock released if the pusher held it (``locks.after_push``);
 * the open pull requests from or into the repository recomputed (``pullrequests.after_push``).
 
+:func:`repair_head` runs earlier, before a git push's answer ends, so that a clone right after the
+push checks out a branch (``services/heads.py``).
+
 :func:`after_pull` takes the lock after a successful clone/pull when ``enable_locking`` is on.
 Pulls are not journaled.
 """
@@ -28,7 +31,8 @@ from hearth import vcs
 from hearth.config import Settings
 from hearth.db.models import Repository
 from hearth.errors import TEXTS
-from hearth.services import journal, locks, pullrequests, repos
+from hearth.services import heads, journal, locks, pullrequests, repos
+from hearth.services.lookup import RepoRef
 from hearth.services.permissions import Actor
 from hearth.vcs import git as git_backend
 
@@ -79,6 +83,21 @@ def after_push(db: Session, settings: Settings, push: Push) -> str | None:
     pullrequests.after_push(db, settings, repo.repo_id)
     db.flush()
     return released
+
+
+def repair_head(
+    settings: Settings, repo: Repository | RepoRef, updates: Sequence[tuple[str, str, str]]
+) -> str | None:
+    """After a git push (HTTP or SSH), before the client has its last byte: if HEAD names a
+    branch that does not exist, move it (``services/heads.py``) so the next clone checks one
+    out. ``updates`` are git's ``(old, new, ref)`` lines in the push's order. Returns the
+    branch HEAD moved to, or None; never raises."""
+    pushed = heads.pushed_branches(updates)
+    if not pushed:
+        return None
+    return heads.repair(
+        repos.path_of(settings, repo.repo_name), repo.repo_type, settings.default_branch, pushed
+    )
 
 
 def after_pull(db: Session, repo_id: int, actor: Actor) -> bool:

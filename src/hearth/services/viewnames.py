@@ -1,15 +1,17 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The web views that can take an API key, under their three names (``spec/web-and-vcs.md`` §8).
+"""The web views that can take an API key, under their three names, and the whitelist's rules.
 
-Every view has three names (Kallithea's, RhodeCode's, Hearth's); the feed views always take a key,
-the others only when setting ``api_access_controllers_whitelist`` has a glob pattern matching one of
-their names (case-sensitive, ``fnmatch.fnmatchcase``). The table lives here, below the edges, so
-that ``web/access.py`` applies it and the command line can check a whitelist against it; where each
-view is served (its path words and handler) is ``web/table.py``, by the Hearth name.
+``spec/web-and-vcs.md`` §8: every view has three names (Kallithea's, RhodeCode's, Hearth's); the
+feed views always take a key, the others only when setting ``api_access_controllers_whitelist`` has a
+glob pattern matching one of their names (case-sensitive, ``fnmatch.fnmatchcase``). The table lives
+here, below the edges, so that ``web/access.py`` applies it and ``hearth serve`` and ``hearth doctor``
+can check a whitelist against it: an entry matching no name (``FilesControler:raw``) enables
+nothing, silently — :func:`unmatched` names such entries and the closest view name.
 """
 
 from __future__ import annotations
 
+import difflib
 import functools
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -81,3 +83,31 @@ def api_enabled_views(whitelist: tuple[str, ...]) -> frozenset[str]:
         if view.feed
         or any(fnmatchcase(name, pattern) for name in view.names for pattern in patterns)
     )
+
+
+ALL_NAMES: tuple[str, ...] = tuple(name for view in _TABLE for name in view.names)
+
+
+@dataclass(frozen=True)
+class Unmatched:
+    """A whitelist entry that matches no view name, and the name it is closest to."""
+
+    entry: str
+    closest: str
+
+    @property
+    def warning(self) -> str:
+        return (
+            f"api_access_controllers_whitelist: `{self.entry}` matches no view name and enables "
+            f"nothing; did you mean `{self.closest}`?"
+        )
+
+
+def unmatched(whitelist: tuple[str, ...]) -> list[Unmatched]:
+    """Entries of ``whitelist`` that match none of the views' names, in the whitelist's order."""
+    found = []
+    for entry in (pattern.strip() for pattern in whitelist):
+        if entry and not any(fnmatchcase(name, entry) for name in ALL_NAMES):
+            closest = difflib.get_close_matches(entry, ALL_NAMES, n=1, cutoff=0.0)
+            found.append(Unmatched(entry, closest[0] if closest else ALL_NAMES[0]))
+    return found

@@ -23,6 +23,8 @@ After the answer is sent (``serve_git``'s ``on_complete``), the updated refs bec
 revisions (``git rev-list <new> --not <old> <every other ref>``) and ``smarthttp/bookkeeping.py`` does
 the journal, the last changeset and the lock in a worker thread (the revisions come from
 ``services/transfers.py``, which asks ``vcs``).
+Just before the last byte of the answer, HEAD is repaired if it names a branch that does not
+exist (``services/transfers.py`` ``repair_head``).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from hearth.services import locks, repos, transfers
 from hearth.services.lookup import RepoRef
@@ -149,8 +151,23 @@ async def serve(
         os.close(fd)
         address = runtime.client_address(scope)
 
+        updates: list[tuple[str, str, str]] | None = None
+
+        async def finish(message: Message) -> None:
+            # git and its post-receive hook have exited when the last body part comes: HEAD is
+            # repaired before the client sees the push end, so its next clone checks out a branch
+            nonlocal updates
+            last = message["type"] == "http.response.body" and not message.get("more_body")
+            if last and updates is None:
+                updates = await run_in_threadpool(read_updates, log_path)
+                if updates:
+                    await run_in_threadpool(transfers.repair_head, settings, repo, updates)
+            await send(message)
+
         async def after_push(result: GitResult) -> None:
-            updates = await run_in_threadpool(read_updates, log_path)
+            nonlocal updates
+            if updates is None:
+                updates = await run_in_threadpool(read_updates, log_path)
             if not updates:
                 return
             revisions = await run_in_threadpool(
@@ -164,7 +181,7 @@ async def serve(
             await gitproto.serve_git(
                 scope,
                 receive,
-                send,
+                finish,
                 path,
                 request,
                 extra_env=push_env(hooks, log_path, _messages(repo, decision)),

@@ -74,10 +74,12 @@ __all__ = [
     "create",
     "description",
     "detect_type",
+    "head_branch",
     "is_binary",
     "local_date",
     "mask_url",
     "open_repo",
+    "set_head_branch",
     "split_author",
 ]
 
@@ -126,9 +128,23 @@ def open_repo(path: str, repo_type: str) -> Repo:
     return HgRepo(path)
 
 
-def create(path: str, repo_type: str) -> None:
-    """A new empty repository at ``path`` (``git init --bare`` / ``hg init``)."""
-    _backend(repo_type).create(path)
+def create(path: str, repo_type: str, default_branch: str | None = None) -> None:
+    """A new empty repository at ``path`` (``git init --bare`` / ``hg init``); a git HEAD
+    names ``default_branch`` (hg has no HEAD and ignores it)."""
+    if repo_type == "git":
+        _backend("git").create(path, default_branch)
+    else:
+        _backend(repo_type).create(path)
+
+
+def head_branch(path: str) -> str | None:
+    """git: the branch HEAD names, existing or not (None when detached)."""
+    return _backend("git").head_branch(path)
+
+
+def set_head_branch(path: str, branch: str) -> None:
+    """git: point HEAD at an existing branch (``BranchNotFound`` otherwise)."""
+    _backend("git").set_head_branch(path, branch)
 
 
 def clone(source: str, dest: str, repo_type: str, timeout: float | None = None) -> None:

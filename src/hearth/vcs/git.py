@@ -807,15 +807,51 @@ def _objects_dir(path: str) -> str:
     return inner if os.path.isdir(inner) else os.path.join(path, "objects")
 
 
-def create(path: str) -> None:
-    """``git init --bare`` at ``path`` (parents created)."""
+def create(path: str, default_branch: str | None = None) -> None:
+    """``git init --bare`` at ``path`` (parents created), HEAD naming ``default_branch``
+    (libgit2's own default, ``master``, when None)."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     # in process: starting ``git init`` cost more than the rest of create_repo together
     # (20 ms against 8 ms for libgit2 on a loaded machine)
     try:
-        pygit2.init_repository(path, bare=True)
+        if default_branch:
+            pygit2.init_repository(path, bare=True, initial_head=default_branch)
+        else:
+            pygit2.init_repository(path, bare=True)
     except (pygit2.GitError, OSError) as exc:
         raise VcsError(f"git init failed: {exc}") from exc
+
+
+_HEADS = "refs/heads/"
+
+
+def head_branch(path: str) -> str | None:
+    """The branch HEAD names, whether or not it exists (a clone checks it out); None when HEAD
+    is detached or unreadable."""
+    try:
+        with open(os.path.join(path, "HEAD"), encoding="utf-8", errors="replace") as fh:
+            text = fh.read().strip()
+    except OSError:
+        return None
+    target = text.removeprefix("ref:").strip() if text.startswith("ref:") else ""
+    return target[len(_HEADS) :] if target.startswith(_HEADS) else None
+
+
+def set_head_branch(path: str, branch: str) -> None:
+    """Point HEAD at ``refs/heads/<branch>`` (``git symbolic-ref``); ``BranchNotFound`` when the
+    branch does not exist, so HEAD never names nothing by our hand."""
+    try:
+        repo = pygit2.Repository(path, RepositoryOpenFlag.NO_SEARCH)
+    except (pygit2.GitError, KeyError) as exc:
+        raise RepositoryNotFound(path) from exc
+    try:
+        if repo.references.get(_HEADS + branch) is None:
+            raise BranchNotFound(branch)
+        repo.references.create("HEAD", _HEADS + branch, force=True)
+    except (pygit2.GitError, ValueError) as exc:
+        raise VcsError(f"cannot point HEAD at {branch}: {exc}") from exc
+    finally:
+        repo.free()
 
 
 def clone(source: str, dest: str, timeout: float | None = None) -> None:

@@ -118,10 +118,7 @@ def create_repo(call: Call, **args: Any) -> dict[str, Any]:
 )
 def update_repo(call: Call, repoid: int | str, **changes: Any) -> dict[str, Any]:
     repo = repos.update(call.db, call.actor, call.settings, repoid, changes)
-    return {
-        "msg": f"updated repo ID:{repo.repo_id} {repo.repo_name}",
-        "repository": render(call, repo),
-    }
+    return {"msg": repos.update_message(repo, changes), "repository": render(call, repo)}
 
 
 @method(
