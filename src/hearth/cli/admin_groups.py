@@ -13,10 +13,10 @@ from typing import Annotated, Any
 
 import typer
 
-from hearth.shapes import repo_group, user_group
 from hearth.cli.admin_context import acting_admin, connect, settings
 from hearth.cli.admin_output import JsonFlag, plain, print_json, show, table, yes
 from hearth.services import repogroups, usergroups
+from hearth.shapes import repo_group, user_group
 
 group_app = typer.Typer(
     help="Repository groups: create, list, delete (empty ones).", no_args_is_help=True

@@ -132,7 +132,7 @@ def repo_set_default_branch(
     with connect(config) as (_database, db):
         repo = repos.set_default_branch(db, acting_admin(db), config, name, branch)
         msg = repos.update_message(repo, {"landing_rev": f"branch:{branch}"})
-        shape = repository(repoviews.view(db, repo), base_url(config), admin=True)
+        shape = repository(repolisting.view(db, repo), base_url(config), admin=True)
     if json_output:
         print_json({"msg": msg, "repository": shape})
     else:

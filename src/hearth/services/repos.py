@@ -30,7 +30,16 @@ from hearth.config import Settings
 from hearth.db import undo
 from hearth.db.models import Follower, RepoGroup, Repository, User
 from hearth.errors import Conflict, Failed, Forbidden, Invalid, NotFound, enum_error
-from hearth.services import journal, lookup, heads, names, permissions, placement, repogroups, repoperms
+from hearth.services import (
+    heads,
+    journal,
+    lookup,
+    names,
+    permissions,
+    placement,
+    repogroups,
+    repoperms,
+)
 from hearth.services.permissions import Actor, Level
 
 REPO_TYPES = ("hg", "git")
