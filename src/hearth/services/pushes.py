@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
@@ -28,6 +29,9 @@ from hearth.db.models import Repository
 from hearth.errors import TEXTS
 from hearth.services import journal, locks, repos
 from hearth.services.permissions import Actor
+
+if TYPE_CHECKING:
+    from hearth.services.vcsauth import Decision
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +87,17 @@ def after_pull(db: Session, repo_id: int, actor: Actor) -> bool:
     if repo is None:
         return False
     return locks.after_pull(db, repo, actor)
+
+
+def push_messages(repo_name: str, decision: Decision) -> str:
+    """What a successful push shows the client (HTTP and SSH alike): a 2xx lock warning, and
+    the holder's lock release."""
+    lines = []
+    if decision.lock.locked and decision.lock.message:
+        lines.append(decision.lock.message)
+    if decision.holds_lock:
+        lines.append(release_message(repo_name))
+    return "\n".join(lines)
 
 
 def release_message(repo_name: str) -> str:

@@ -40,7 +40,6 @@ import fcntl
 import inspect
 import logging
 import os
-import re
 import signal
 import subprocess
 import zlib
@@ -50,6 +49,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qs
 
+from hearth.services.gitpush import child_env
 from hearth.smarthttp import direct
 
 log = logging.getLogger(__name__)
@@ -93,21 +93,6 @@ A signal kills receive-pack without removing its quarantine directory
 unpack, report, and clean up. If the whole body had arrived, the push is completed as if the
 client had waited; ref updates are atomic either way."""
 STDERR_TAIL = 8192
-
-_GIT_PROTOCOL_RE = re.compile(r"^[A-Za-z0-9=:._-]{1,256}$")
-# Variables that would point the child at another repository or object store.
-_SCRUBBED_ENV = (
-    "GIT_DIR",
-    "GIT_WORK_TREE",
-    "GIT_INDEX_FILE",
-    "GIT_OBJECT_DIRECTORY",
-    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-    "GIT_COMMON_DIR",
-    "GIT_NAMESPACE",
-    "GIT_PROTOCOL",
-    "GIT_QUARANTINE_PATH",
-    "GIT_CEILING_DIRECTORIES",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,19 +193,6 @@ def protocol_version(git_protocol: str | None) -> int:
 def pkt_line(data: bytes) -> bytes:
     """One pkt-line: four hex digits of length (including themselves), then the data."""
     return b"%04x%s" % (len(data) + 4, data)
-
-
-def child_env(git_protocol: str | None, extra_env: Mapping[str, str] | None) -> dict[str, str]:
-    """The environment for git: ours without repository overrides, plus the protocol and caller's.
-
-    ``extra_env`` is how a caller hands information to hooks (the pusher, the repository id).
-    """
-    env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
-    if git_protocol and _GIT_PROTOCOL_RE.match(git_protocol):
-        env["GIT_PROTOCOL"] = git_protocol
-    if extra_env:
-        env.update(extra_env)
-    return env
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

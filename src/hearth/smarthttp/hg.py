@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from hearth.db.models import Repository
 from hearth.services import repos
-from hearth.services.pushes import release_message
+from hearth.services.pushes import push_messages
 from hearth.smarthttp import auth, hgproto, pushes
 from hearth.smarthttp.gitproto import Message, Receive, Send
 from hearth.smarthttp.hgproto import HgRequest
@@ -140,12 +140,7 @@ async def serve(
             await pushes.pulled(runtime, repo, actor)
         return
 
-    lines = []
-    if decision.lock.locked and decision.lock.message:
-        lines.append(decision.lock.message)
-    if decision.holds_lock:
-        lines.append(release_message(repo.repo_name))
-    state = _PushState("\n".join(lines))
+    state = _PushState(push_messages(repo.repo_name, decision))
     token = _PUSH.set(state)
     try:
         await app(scope, receive, tracked)
