@@ -310,3 +310,21 @@ class Task(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_on: Mapped[datetime] = mapped_column(DateTime)
     finished_on: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class SshKey(Base):
+    """A user's SSH public key (issue 16): one key belongs to one user, hence the unique
+    fingerprint; ``public_key`` is the ``<type> <base64>`` line without its comment."""
+
+    __tablename__ = "ssh_keys"
+
+    key_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = _fk("users.user_id")
+    # "SHA256:<base64 without padding>", as ssh-keygen -l prints it
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    key_type: Mapped[str] = mapped_column(String(64))
+    public_key: Mapped[str] = mapped_column(Text)
+    comment: Mapped[str] = mapped_column(String(255), default="")
+    description: Mapped[str] = mapped_column(String(255), default="")
+    created_on: Mapped[datetime] = mapped_column(DateTime)
+    last_used: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
