@@ -102,6 +102,8 @@ class Settings:
     git_path: str = "git"
     auth_failure_delay_max: float = 3.0
     log_level: str = "info"
+    ssh_port: int = 0
+    ssh_user: str = "hearth"
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -139,6 +141,8 @@ _CONVERTERS: dict[str, Callable[[str, Any], Any]] = {
     "git_path": lambda n, v: str(v),
     "auth_failure_delay_max": lambda n, v: _as_float(n, v, 0.0, 60.0),
     "log_level": lambda n, v: str(v).lower(),
+    "ssh_port": lambda n, v: _as_int(n, v, 0, 65535),
+    "ssh_user": lambda n, v: str(v).strip(),
 }
 _PATHS = ("home", "database_url", "repos")
 SETTING_NAMES: tuple[str, ...] = (*_PATHS, *_CONVERTERS)
