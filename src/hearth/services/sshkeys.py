@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import asyncssh
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -117,6 +117,8 @@ def parse(text: str) -> ParsedKey:
         )
     if len(parts) < 2:
         raise _invalid("the key data is missing after the key type")
+    import asyncssh  # here: a login only looks keys up (half a second saved per ssh-serve)
+
     try:
         key = asyncssh.import_public_key(f"{parts[0]} {parts[1]}")
     except (asyncssh.KeyImportError, ValueError) as exc:
@@ -204,19 +206,41 @@ class KeyOwner:
     username: str
 
 
-def find(db: Session, public_key: str) -> KeyOwner | None:
-    """The active user whose key is ``public_key`` (any form :func:`parse` reads); None for an
-    unknown, malformed or weak key, or an inactive user."""
+def _identity(public_key: str) -> tuple[str, str] | None:
+    """(fingerprint, ``<type> <base64>``) of a key a client presents — a whole line, or the
+    base64 alone (sshd's ``%k``; the type is also the first field inside the key data).
+
+    Only stored keys can match, and they were checked by :func:`parse` when added, so a login
+    needs no parsing: the fingerprint is SHA-256 of the key data, as ``ssh-keygen -l`` prints.
+    """
+    words = public_key.split()
+    if not words or len(words[-1 if len(words) == 1 else 1]) > MAX_LINE:
+        return None
+    blob = words[0] if len(words) == 1 else words[1]
     try:
-        parsed = parse(public_key)
-    except Invalid:
+        data = base64.b64decode(blob, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    size = int.from_bytes(data[:4], "big")
+    key_type = data[4 : 4 + size].decode("ascii", "replace") if 0 < size <= 64 else ""
+    if len(words) > 1 and words[0] != key_type:
+        return None
+    digest = base64.b64encode(hashlib.sha256(data).digest()).decode("ascii").rstrip("=")
+    return f"SHA256:{digest}", f"{key_type} {blob}"
+
+
+def find(db: Session, public_key: str) -> KeyOwner | None:
+    """The active user whose key is ``public_key`` (a whole line or its base64); None for an
+    unknown or malformed key, or an inactive user."""
+    identity = _identity(public_key)
+    if identity is None:
         return None
     row = db.execute(
         select(SshKey.key_id, SshKey.public_key, User.user_id, User.username, User.active)
         .join(User, User.user_id == SshKey.user_id)
-        .where(SshKey.fingerprint == parsed.fingerprint)
+        .where(SshKey.fingerprint == identity[0])
     ).first()
-    if row is None or not row.active or row.public_key != parsed.public_key:
+    if row is None or not row.active or row.public_key != identity[1]:
         return None
     return KeyOwner(row.key_id, row.user_id, row.username)
 
@@ -256,22 +280,6 @@ def authorized_line(key_id: int, public_key: str, command: str) -> str:
     return f'restrict,command="{command}" {public_key}'
 
 
-def _as_line(public_key: str) -> str:
-    """``<type> <base64>`` from a whole line or from the base64 alone (sshd's ``%k``): the type
-    is also the first field inside the key data."""
-    words = public_key.split()
-    if len(words) >= 2:
-        return f"{words[0]} {words[1]}"
-    blob = words[0] if words else ""
-    try:
-        data = base64.b64decode(blob, validate=True)
-        size = int.from_bytes(data[:4], "big")
-        key_type = data[4 : 4 + size].decode("ascii") if size <= 64 else ""
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        key_type = ""
-    return f"{key_type or '-'} {blob}"
-
-
 def authorized_lines(
     db: Session, argv: list[str], env: dict[str, str], public_key: str | None = None
 ) -> Iterator[str]:
@@ -284,12 +292,9 @@ def authorized_lines(
         .order_by(SshKey.key_id)
     )
     if public_key is not None:
-        try:
-            parsed = parse(_as_line(public_key))
-        except Invalid:
+        identity = _identity(public_key)
+        if identity is None:
             return
-        query = query.where(
-            SshKey.fingerprint == parsed.fingerprint, SshKey.public_key == parsed.public_key
-        )
+        query = query.where(SshKey.fingerprint == identity[0], SshKey.public_key == identity[1])
     for key_id, stored in db.execute(query):
         yield authorized_line(key_id, stored, forced_command(argv, env, key_id))

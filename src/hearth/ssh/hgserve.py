@@ -14,12 +14,15 @@ environment, and these in-process hooks enforce it inside hg:
 * ``pretxnopen`` and ``prepushkey`` → :func:`check_push`: a push (changesets, bookmarks,
   phases) is refused with ``HEARTH_PUSH_REFUSAL`` when it is set (no write access, or another
   user's lock);
-* ``preoutgoing`` → :func:`check_pull`: sending changesets is refused with
-  ``HEARTH_PULL_REFUSAL`` (the repository is locked);
+* the wire commands that send changesets (``getbundle``, ``stream_out``, ``changegroup``,
+  ``changegroupsubset``: the ones the HTTP side subjects to locks) are wrapped
+  (:func:`guard_pulls`): refused with ``HEARTH_PULL_REFUSAL`` when it is set (the repository is
+  locked), else recorded as a pull. A hook would not do: a pull that brings nothing sends no
+  changegroup, yet over HTTP it is refused, and it takes the lock;
 * ``pretxnchangegroup`` → :func:`show_messages`: ``HEARTH_PUSH_MESSAGE`` (a 2xx lock warning,
   ``Released lock on repo `<repo>```), which the client prints as ``remote: …``;
-* ``outgoing`` → :func:`pulled` and ``changegroup`` → :func:`pushed`: what happened, appended to
-  the file ``HEARTH_PUSH_LOG`` (``pull``; ``push <node> …``) for the bookkeeping afterwards.
+* ``changegroup`` → :func:`pushed`: the new changesets. What happened is appended to the file
+  ``HEARTH_PUSH_LOG`` (``pull``; ``push <node> …``) for the bookkeeping afterwards.
 
 A refusing hook prints its text with ``ui.warn`` (shown as ``remote: …``) and returns true, which
 makes hg abort the operation. ``HEARTH_HG_STREAM=1`` allows stream clones (as over HTTP: only
@@ -46,10 +49,6 @@ def check_push(ui: Any, repo: Any, **kwargs: Any) -> bool:
     return _refuse(ui, "HEARTH_PUSH_REFUSAL")
 
 
-def check_pull(ui: Any, repo: Any, **kwargs: Any) -> bool:
-    return _refuse(ui, "HEARTH_PULL_REFUSAL")
-
-
 def show_messages(ui: Any, repo: Any, **kwargs: Any) -> bool:
     text = os.environ.get("HEARTH_PUSH_MESSAGE", "")
     if text:
@@ -62,11 +61,6 @@ def _record(line: str) -> None:
     if path:
         with open(path, "a", encoding="ascii") as out:
             out.write(line + "\n")
-
-
-def pulled(ui: Any, repo: Any, **kwargs: Any) -> bool:
-    _record("pull")
-    return False
 
 
 def pushed(ui: Any, repo: Any, node: bytes | None = None, **kwargs: Any) -> bool:
@@ -84,11 +78,39 @@ def pushed(ui: Any, repo: Any, node: bytes | None = None, **kwargs: Any) -> bool
 HOOKS = {
     b"pretxnopen.hearth_ssh": check_push,
     b"prepushkey.hearth_ssh": check_push,
-    b"preoutgoing.hearth_ssh": check_pull,
-    b"outgoing.hearth_ssh": pulled,
     b"pretxnchangegroup.hearth_ssh": show_messages,
     b"changegroup.hearth_ssh": pushed,
 }
+
+
+class Refused(Exception):
+    """A wire command refused: the session ends, the client is told why on stderr.
+
+    Ending it is the only answer hg's SSH protocol has: an out-of-band error leaves the client
+    waiting for the rest of the reply."""
+
+
+PULL_COMMANDS = (b"getbundle", b"stream_out", b"changegroup", b"changegroupsubset")
+
+
+def guard_pulls() -> None:
+    """Wrap the wire commands that send changesets (see the module docstring)."""
+    from mercurial import wireprotov1server
+
+    for name in PULL_COMMANDS:
+        entry = wireprotov1server.commands.get(name)
+        if entry is None:
+            continue
+        original = entry.func
+
+        def guarded(repo: Any, proto: Any, *args: Any, _original: Any = original) -> Any:
+            refusal = os.environ.get("HEARTH_PULL_REFUSAL", "")
+            if refusal:
+                raise Refused(refusal)
+            _record("pull")
+            return _original(repo, proto, *args)
+
+        entry.func = guarded
 
 
 def main(argv: list[str]) -> int:
@@ -102,6 +124,7 @@ def main(argv: list[str]) -> int:
     from mercurial import ui as uimod
 
     initialization.init()
+    guard_pulls()
     ui = uimod.ui.load()
     for name, hook in HOOKS.items():
         ui.setconfig(b"hooks", name, hook, b"hearth")
@@ -109,7 +132,12 @@ def main(argv: list[str]) -> int:
     ui.setconfig(b"server", b"uncompressed", stream, b"hearth")
     ui.setconfig(b"ui", b"interactive", b"false", b"hearth")
     repo = hg.repository(ui, os.fsencode(argv[0]))
-    wireprotoserver.sshserver(ui, repo).serve_forever()
+    try:
+        wireprotoserver.sshserver(ui, repo).serve_forever()
+    except Refused as refused:
+        sys.stderr.write(f"{refused}\n")
+        sys.stderr.flush()
+        return 1
     return 0
 
 
