@@ -16,6 +16,7 @@ and ``last_changeset`` of a push, and command injection attempts that must run n
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -66,8 +67,13 @@ class Edge:
 def hearth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, int]]:
     require_ssh_client()
     port = free_port()
+    home = tmp_path_factory.mktemp("hearth-ssh")
     server, _ = new_server(
-        tmp_path_factory.mktemp("hearth-ssh"), "sqlite", ssh_port=port, ssh_user="root"
+        home,
+        "sqlite",
+        ssh_port=port,
+        ssh_user="root",
+        ssh_authorized_keys_file=home / "authorized_keys",
     )
     try:
         wait_for_port(port, server.process)
@@ -99,13 +105,21 @@ def keys(world: World, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Pa
     return found
 
 
-def _sshd_config(root: Path, port: int, server: LiveServer) -> Path:
+def _sshd_config(root: Path, port: int, server: LiveServer, keys_file: Path | None = None) -> Path:
     host_key = make_key(root, "host_key")
     env = " ".join(
         f"{name}={server.env[name]}"
         for name in ("HEARTH_HOME", "HEARTH_DATABASE_URL", "HEARTH_SSH_USER")
     )
     hearth = Path(sys.executable).with_name("hearth")
+    if keys_file is None:
+        lookup = (
+            "AuthorizedKeysFile none\n"
+            f"AuthorizedKeysCommand /usr/bin/env {env} {hearth} ssh-keys %u %k\n"
+            "AuthorizedKeysCommandUser root"
+        )
+    else:  # the file lies below the test's temporary directory, which others may write
+        lookup = f"AuthorizedKeysFile {keys_file}\nStrictModes no"
     config = root / "sshd_config"
     config.write_text(
         f"""Port {port}
@@ -117,9 +131,7 @@ PermitRootLogin forced-commands-only
 PasswordAuthentication no
 KbdInteractiveAuthentication no
 PubkeyAuthentication yes
-AuthorizedKeysFile none
-AuthorizedKeysCommand /usr/bin/env {env} {hearth} ssh-keys %u %k
-AuthorizedKeysCommandUser root
+{lookup}
 AcceptEnv GIT_PROTOCOL
 LogLevel VERBOSE
 """
@@ -140,17 +152,16 @@ def _sshd_unavailable() -> str | None:
     return None
 
 
-@pytest.fixture(scope="module")
-def sshd(hearth: tuple[LiveServer, int], tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+@contextlib.contextmanager
+def _running_sshd(root: Path, server: LiveServer, keys_file: Path | None = None) -> Iterator[int]:
     why = _sshd_unavailable()
     if why:
         if IN_CI:
             pytest.fail(f"the sshd tests are required under CI=true: {why}")
         pytest.skip(why)
-    server, _ = hearth
-    root = tmp_path_factory.mktemp("sshd")
+    root.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    config = _sshd_config(root, port, server)
+    config = _sshd_config(root, port, server, keys_file)
     Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation directory
     log = (root / "sshd.log").open("wb")
     process = subprocess.Popen(
@@ -163,6 +174,12 @@ def sshd(hearth: tuple[LiveServer, int], tmp_path_factory: pytest.TempPathFactor
         process.terminate()
         process.wait(10)
         log.close()
+
+
+@pytest.fixture(scope="module")
+def sshd(hearth: tuple[LiveServer, int], tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    with _running_sshd(tmp_path_factory.mktemp("sshd"), hearth[0]) as port:
+        yield port
 
 
 @pytest.fixture(scope="module", params=["builtin", "sshd"])
@@ -429,3 +446,37 @@ def test_hearth_ssh_keys_answers_only_for_the_ssh_user(hearth: tuple[LiveServer,
     assert line.endswith(f' ssh-serve {added["key_id"]}" {added["public_key"]}')
     assert server.cli("ssh-keys", "someone-else", blob).stdout == ""
     assert server.cli("ssh-keys", "root", blob[:-4] + "AAAA").stdout == ""
+
+
+def test_an_authorized_keys_file_follows_the_keys(
+    hearth: tuple[LiveServer, int], world: World, keys: dict[str, Path], tmp_path: Path
+) -> None:
+    """Setting ``ssh_authorized_keys_file``: rewritten at every key change, served by sshd."""
+    server, _ = hearth
+    keys_file = server.home / "authorized_keys"
+    assert keys_file.stat().st_mode & 0o777 == 0o600
+    text = keys_file.read_text()
+    assert "HEARTH_ADMIN_PASSWORD" not in text
+    for key in keys.values():
+        assert Path(f"{key}.pub").read_text().split()[1] in text
+    printed = server.cli("ssh-authorized-keys").stdout
+    assert printed.strip().splitlines() == [
+        line for line in text.splitlines() if not line.startswith("#")
+    ]
+    user, _ = server.new_user("file")
+    key = make_key(tmp_path, "file")
+    added = add_key(server, user["username"], key)["ssh_key"]
+    assert added["public_key"] in keys_file.read_text()
+    with _running_sshd(tmp_path / "sshd", server, keys_file) as port:
+        clients = SshClients(tmp_path / "c", key, port)
+        name = world.repos[("git", False)]
+        work = clients.clone("git", url(port, name, "root")).dest
+        clients.commit("git", work)
+        refused = clients.push("git", work, url(port, name, "root"), check=False, branch="f")
+        assert refused.returncode != 0 and "Push access denied" in _output(refused)
+        server.ok("delete_ssh_key", userid=user["username"], fingerprint=added["fingerprint"])
+        assert added["public_key"] not in keys_file.read_text()
+        gone = clients.clone("git", url(port, name, "root"), check=False)
+        assert gone.returncode != 0 and "Permission denied (publickey)" in gone.stderr
+    written = server.cli("ssh-authorized-keys", "--write", "--path", str(tmp_path / "ak"))
+    assert "wrote" in written.stdout and (tmp_path / "ak").read_text() == keys_file.read_text()

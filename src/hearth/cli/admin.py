@@ -31,7 +31,7 @@ from hearth.cli.admin_context import fail, settings, shown_url
 from hearth.cli.admin_group import admin_app
 from hearth.cli.admin_keys import key_app
 from hearth.cli.admin_repos import repo_app
-from hearth.cli.admin_ssh import ssh_key_app, ssh_keys, ssh_serve
+from hearth.cli.admin_ssh import ssh_authorized_keys, ssh_key_app, ssh_keys, ssh_serve
 from hearth.cli.admin_users import user_app
 from hearth.cli.doctor import doctor
 from hearth.db.session import Database
@@ -48,6 +48,7 @@ admin_app.add_typer(repo_app, name="repo")  # the spelling of web-and-vcs.md §7
 user_app.add_typer(ssh_key_app, name="ssh-key")
 app.command("ssh-keys")(ssh_keys)
 app.command("ssh-serve")(ssh_serve)
+app.command("ssh-authorized-keys")(ssh_authorized_keys)
 
 
 @app.command()

@@ -6,6 +6,9 @@
 * ``hearth ssh-keys USER [KEY]`` — OpenSSH's ``AuthorizedKeysCommand %u %k``: the
   ``restrict,command="… ssh-serve KEY_ID"`` line of that key, read from the database at each
   login, so nothing is regenerated when keys change;
+* ``hearth ssh-authorized-keys [--write]`` — the same lines for every key as an
+  ``authorized_keys`` file (setting ``ssh_authorized_keys_file``, rewritten whenever keys are
+  added or removed): sshd then starts one process per connection instead of three;
 * ``hearth ssh-serve KEY_ID`` — the forced command: reads ``SSH_ORIGINAL_COMMAND`` and runs it
   through ``services/sshaccess.py``, the same rules and the same bookkeeping as the built-in
   server (``ssh/server.py``) and, through ``vcsauth``, as smart HTTP.
@@ -46,8 +49,9 @@ def key_add(
         text = sys.stdin.read() if file == "-" else Path(file).read_text("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise fail(f"cannot read {file}: {exc}") from None
-    with session() as db:
-        info = sshkeys.add(db, lookup.user(db, username), text, description)
+    config = settings()
+    with session(config) as db:
+        info = sshkeys.add(db, config, lookup.user(db, username), text, description)
     if json_output:
         print_json(info.as_json())
     else:
@@ -78,20 +82,13 @@ def key_list(username: str, json_output: JsonFlag = False) -> None:
 @ssh_key_app.command("remove")
 def key_remove(username: str, fingerprint: str, json_output: JsonFlag = False) -> None:
     """Remove USERNAME's key FINGERPRINT (SHA256:…); it stops working at the next connection."""
-    with session() as db:
-        info = sshkeys.remove(db, lookup.user(db, username), fingerprint)
+    config = settings()
+    with session(config) as db:
+        info = sshkeys.remove(db, config, lookup.user(db, username), fingerprint)
     if json_output:
         print_json({**info.as_json(), "removed": True})
     else:
         typer.echo(f"removed key {info.fingerprint} of `{info.username}`")
-
-
-def _hearth_argv() -> list[str]:
-    """How sshd starts this same ``hearth``: the script by absolute path, else ``python -m``."""
-    script = Path(sys.argv[0])
-    if script.name == "hearth" and script.is_absolute() and os.access(script, os.X_OK):
-        return [str(script)]
-    return [sys.executable, "-m", "hearth"]
 
 
 def ssh_keys(
@@ -105,11 +102,34 @@ def ssh_keys(
     config = settings()
     if user != config.ssh_user:
         return
-    env = {name: value for name, value in os.environ.items() if name.startswith("HEARTH_")}
     with session(config) as db:
-        lines = list(sshkeys.authorized_lines(db, _hearth_argv(), env, key))
+        lines = list(sshkeys.authorized_lines(db, sshkeys.hearth_argv(), sshkeys.hearth_env(), key))
     for line in lines:
         typer.echo(line)
+
+
+def ssh_authorized_keys(
+    write: Annotated[
+        bool, typer.Option("--write", help="Write the file (else print its lines).")
+    ] = False,
+    path: Annotated[
+        Path | None, typer.Option(help="The file (default: setting ssh_authorized_keys_file).")
+    ] = None,
+) -> None:
+    """Print, or --write, an authorized_keys file for sshd with every user's key and its
+    forced command; with setting ssh_authorized_keys_file it is also rewritten whenever keys
+    are added or removed."""
+    config = settings()
+    with session(config) as db:
+        if not write:
+            for line in sshkeys.authorized_lines(db, sshkeys.hearth_argv(), sshkeys.hearth_env()):
+                typer.echo(line)
+            return
+        target = path or config.ssh_authorized_keys_file
+        if target is None:
+            raise fail("give --path or set ssh_authorized_keys_file", 2)
+        count = sshkeys.write_authorized_keys(db, config, target.absolute())
+    typer.echo(f"wrote {count} keys to {target}")
 
 
 def _client_address() -> str:

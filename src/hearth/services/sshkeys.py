@@ -20,11 +20,16 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
+import os
 import shlex
+import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
@@ -32,6 +37,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hearth.clock import now_utc
+from hearth.config import Settings
 from hearth.db.models import SshKey, User
 from hearth.errors import Conflict, Invalid, NotFound
 
@@ -153,8 +159,9 @@ def _info(row: SshKey, username: str) -> KeyInfo:
     )
 
 
-def add(db: Session, user: User, text: str, description: str = "") -> KeyInfo:
-    """Store ``text``'s key for ``user``; :class:`Conflict` if any user already has it."""
+def add(db: Session, settings: Settings, user: User, text: str, description: str = "") -> KeyInfo:
+    """Store ``text``'s key for ``user``; :class:`Conflict` if any user already has it. The
+    ``authorized_keys`` file, if there is one, is rewritten."""
     parsed = parse(text)
     if db.scalar(select(SshKey.key_id).where(SshKey.fingerprint == parsed.fingerprint)):
         raise Conflict("ssh_key_exists", x=parsed.fingerprint)
@@ -173,6 +180,7 @@ def add(db: Session, user: User, text: str, description: str = "") -> KeyInfo:
             db.flush()
     except IntegrityError:  # the same key added concurrently
         raise Conflict("ssh_key_exists", x=parsed.fingerprint) from None
+    write_authorized_keys(db, settings)
     return _info(row, user.username)
 
 
@@ -181,7 +189,7 @@ def list_for(db: Session, user: User) -> list[KeyInfo]:
     return [_info(row, user.username) for row in rows]
 
 
-def remove(db: Session, user: User, fingerprint: str) -> KeyInfo:
+def remove(db: Session, settings: Settings, user: User, fingerprint: str) -> KeyInfo:
     """Delete ``user``'s key with this fingerprint (``SHA256:`` prefix optional)."""
     wanted = fingerprint.strip()
     if wanted and not wanted.startswith("SHA256:"):
@@ -194,6 +202,7 @@ def remove(db: Session, user: User, fingerprint: str) -> KeyInfo:
     info = _info(row, user.username)
     db.delete(row)
     db.flush()
+    write_authorized_keys(db, settings)
     return info
 
 
@@ -298,3 +307,51 @@ def authorized_lines(
         query = query.where(SshKey.fingerprint == identity[0], SshKey.public_key == identity[1])
     for key_id, stored in db.execute(query):
         yield authorized_line(key_id, stored, forced_command(argv, env, key_id))
+
+
+def hearth_argv() -> list[str]:
+    """How sshd starts this same ``hearth``: the script beside our Python, else ``python -m``."""
+    script = Path(sys.executable).with_name("hearth")
+    if os.access(script, os.X_OK):
+        return [str(script)]
+    return [sys.executable, "-m", "hearth"]
+
+
+def hearth_env() -> dict[str, str]:
+    """The settings given in the environment, for the forced command (sshd clears it); not the
+    first admin's (``HEARTH_ADMIN_PASSWORD`` …), which ``ssh-serve`` never needs."""
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if name.startswith("HEARTH_") and not name.startswith("HEARTH_ADMIN_")
+    }
+
+
+HEADER = "# Written by Hearth (hearth ssh-authorized-keys); changes are overwritten.\n"
+
+
+def write_authorized_keys(db: Session, settings: Settings, path: Path | None = None) -> int:
+    """Rewrite setting ``ssh_authorized_keys_file`` (or ``path``) with every stored key, through
+    a temporary file renamed into place, so sshd never reads half a file; the number of keys.
+
+    Every key is listed, an inactive user's too: ``hearth ssh-serve`` refuses those at each
+    connection, so deactivating a user needs no rewrite. Does nothing without a path.
+    """
+    target = path or settings.ssh_authorized_keys_file
+    if target is None:
+        return 0
+    query = select(SshKey.key_id, SshKey.public_key).order_by(SshKey.key_id)
+    argv, env = hearth_argv(), hearth_env()
+    lines = [authorized_line(k, key, forced_command(argv, env, k)) for k, key in db.execute(query)]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".authorized_keys-", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(HEADER + "".join(line + "\n" for line in lines))
+        os.chmod(tmp, 0o600)  # sshd reads it as its owner; the settings may hold a password
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return len(lines)

@@ -28,7 +28,7 @@ def _owner(call: Call, userid: int | str | None) -> Any:
 def add_ssh_key(
     call: Call, userid: int | str | None, public_key: str, description: str
 ) -> dict[str, Any]:
-    info = sshkeys.add(call.db, _owner(call, userid), public_key, description)
+    info = sshkeys.add(call.db, call.settings, _owner(call, userid), public_key, description)
     return {
         "msg": f"added SSH key {info.fingerprint} for user `{info.username}`",
         "ssh_key": info.as_json(),
@@ -46,7 +46,7 @@ def get_ssh_keys(call: Call, userid: int | str | None) -> list[dict[str, Any]]:
     args=[Arg("userid", Kind.ID_NAME, CALLER), Arg("fingerprint", Kind.STR)],
 )
 def delete_ssh_key(call: Call, userid: int | str | None, fingerprint: str) -> dict[str, Any]:
-    info = sshkeys.remove(call.db, _owner(call, userid), fingerprint)
+    info = sshkeys.remove(call.db, call.settings, _owner(call, userid), fingerprint)
     return {
         "msg": f"deleted SSH key {info.fingerprint} of user `{info.username}`",
         "ssh_key": info.as_json(),
