@@ -60,7 +60,7 @@ def child_env(git_protocol: str | None, extra_env: Mapping[str, str] | None) -> 
 
 ZERO = "0" * 40
 HOOK = """#!/bin/sh
-# Hearth: record the refs this HTTP push updated and show Hearth's messages (web-and-vcs.md §6-§7).
+# Hearth: record the refs this push updated and show Hearth's messages (web-and-vcs.md §6-§7).
 cat > "$HEARTH_PUSH_LOG"
 if [ -n "$HEARTH_PUSH_MESSAGE" ]; then
     printf '%s\\n' "$HEARTH_PUSH_MESSAGE"
