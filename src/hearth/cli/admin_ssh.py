@@ -122,7 +122,7 @@ def ssh_authorized_keys(
     config = settings()
     with session(config) as db:
         if not write:
-            for line in sshkeys.authorized_lines(db, sshkeys.hearth_argv(), sshkeys.hearth_env()):
+            for line in sshkeys.file_lines(db):
                 typer.echo(line)
             return
         target = path or config.ssh_authorized_keys_file

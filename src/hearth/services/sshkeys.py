@@ -327,6 +327,13 @@ def hearth_env() -> dict[str, str]:
     }
 
 
+def file_lines(db: Session) -> list[str]:
+    """The lines of the ``authorized_keys`` file: every stored key (see below)."""
+    query = select(SshKey.key_id, SshKey.public_key).order_by(SshKey.key_id)
+    argv, env = hearth_argv(), hearth_env()
+    return [authorized_line(k, key, forced_command(argv, env, k)) for k, key in db.execute(query)]
+
+
 HEADER = "# Written by Hearth (hearth ssh-authorized-keys); changes are overwritten.\n"
 
 
@@ -340,9 +347,7 @@ def write_authorized_keys(db: Session, settings: Settings, path: Path | None = N
     target = path or settings.ssh_authorized_keys_file
     if target is None:
         return 0
-    query = select(SshKey.key_id, SshKey.public_key).order_by(SshKey.key_id)
-    argv, env = hearth_argv(), hearth_env()
-    lines = [authorized_line(k, key, forced_command(argv, env, k)) for k, key in db.execute(query)]
+    lines = file_lines(db)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".authorized_keys-", dir=target.parent)
     try:
