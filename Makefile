@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/hearth init
-	$(BIN)/hearth serve
+	HEARTH_SSH_PORT=$${HEARTH_SSH_PORT-2222} $(BIN)/hearth serve
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -4,7 +4,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -17,6 +19,7 @@ from hearth.routing import RepositoryRouter
 from hearth.runtime import Runtime
 from hearth.slashes import MergeSlashes
 from hearth.smarthttp import reasons
+from hearth.ssh.server import SshServer
 from hearth.web import routes as web_routes
 from hearth.web import site
 
@@ -34,6 +37,20 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         *site.routes(runtime),
         Mount("/", app=RepositoryRouter(runtime)),
     ]
-    app = Starlette(routes=routes, middleware=[Middleware(MergeSlashes)])
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        """The built-in SSH server runs beside HTTP when setting ``ssh_port`` is set."""
+        ssh = SshServer(runtime) if settings.ssh_port else None
+        if ssh is not None:
+            await ssh.start()
+            log.info("SSH on %s:%d", settings.host, settings.ssh_port)
+        try:
+            yield
+        finally:
+            if ssh is not None:
+                await ssh.close()
+
+    app = Starlette(routes=routes, middleware=[Middleware(MergeSlashes)], lifespan=lifespan)
     app.state.runtime = runtime
     return app

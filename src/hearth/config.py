@@ -105,6 +105,9 @@ class Settings:
     git_path: str = "git"
     auth_failure_delay_max: float = 3.0
     log_level: str = "info"
+    ssh_port: int = 0
+    ssh_user: str = "hearth"
+    ssh_authorized_keys_file: Path | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -144,6 +147,11 @@ _CONVERTERS: dict[str, Callable[[str, Any], Any]] = {
     "git_path": lambda n, v: str(v),
     "auth_failure_delay_max": lambda n, v: _as_float(n, v, 0.0, 60.0),
     "log_level": lambda n, v: str(v).lower(),
+    "ssh_port": lambda n, v: _as_int(n, v, 0, 65535),
+    "ssh_user": lambda n, v: str(v).strip(),
+    "ssh_authorized_keys_file": lambda n, v: (
+        Path(str(v)).expanduser().resolve() if str(v) else None
+    ),
 }
 _PATHS = ("home", "database_url", "repos")
 SETTING_NAMES: tuple[str, ...] = (*_PATHS, *_CONVERTERS)

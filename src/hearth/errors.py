@@ -128,6 +128,14 @@ TEXTS: dict[str, str] = {
     "vcs_repo_not_found": "Repository not found",
     "vcs_push_denied": "Push access denied",
     "vcs_not_found": "Not found",
+    # SSH keys and clone/push over SSH (issue 16)
+    "ssh_key_invalid": "Invalid SSH public key: {reason}",
+    "ssh_key_exists": "SSH key {x} is already in use",
+    "ssh_key_not_found": "user `{user}` has no SSH key with fingerprint `{x}`",
+    "ssh_bad_command": (
+        "Hearth serves only git-upload-pack '<repo>', git-receive-pack '<repo>' "
+        "and hg -R <repo> serve --stdio"
+    ),
     # generic
     "only_admin_owner": "Only an admin can specify `owner` param",
     "enum": "{arg} must be one of {values}",

@@ -15,7 +15,9 @@ in a module of its own —
   remove, delete): ``cli/admin_groups.py``;
 * ``admin`` (``api-key USER``, ``create-user``, ``set-password``, ``ip-rule``: the older spellings,
   which stay; ``purge-deleted``): ``cli/admin_admin.py``;
-* ``doctor``: ``cli/doctor.py``.
+* ``doctor``: ``cli/doctor.py``;
+* ``user ssh-key`` (add, list, remove), ``ssh-keys`` and ``ssh-serve`` (OpenSSH's
+  ``AuthorizedKeysCommand`` and forced command): ``cli/admin_ssh.py``.
 
 Each takes ``--json`` for scripts (pure JSON on stdout) and prints tables for people otherwise; a
 failure is one line on stderr and a non-zero exit status (``cli/admin_context.py``). The decisions
@@ -33,6 +35,7 @@ from hearth.cli.admin_context import fail, settings, shown_url
 from hearth.cli.admin_groups import group_app, user_group_app
 from hearth.cli.admin_keys import key_app
 from hearth.cli.admin_repos import repo_app
+from hearth.cli.admin_ssh import ssh_authorized_keys, ssh_key_app, ssh_keys, ssh_serve
 from hearth.cli.admin_users import user_app
 from hearth.cli.doctor import doctor
 from hearth.db.session import Database
@@ -48,6 +51,10 @@ app.add_typer(repo_app, name="repo")
 app.add_typer(group_app, name="group")
 app.add_typer(user_group_app, name="user-group")
 admin_app.add_typer(repo_app, name="repo")  # the spelling of web-and-vcs.md §7
+user_app.add_typer(ssh_key_app, name="ssh-key")
+app.command("ssh-keys")(ssh_keys)
+app.command("ssh-serve")(ssh_serve)
+app.command("ssh-authorized-keys")(ssh_authorized_keys)
 
 
 @app.command()

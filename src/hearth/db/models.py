@@ -406,3 +406,21 @@ class PullRequestStatus(Base):
         ForeignKey("pull_request_comments.comment_id", ondelete="SET NULL"), nullable=True
     )
     modified_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class SshKey(Base):
+    """A user's SSH public key (issue 16): one key belongs to one user, hence the unique
+    fingerprint; ``public_key`` is the ``<type> <base64>`` line without its comment."""
+
+    __tablename__ = "ssh_keys"
+
+    key_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = _fk("users.user_id")
+    # "SHA256:<base64 without padding>", as ssh-keygen -l prints it
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    key_type: Mapped[str] = mapped_column(String(64))
+    public_key: Mapped[str] = mapped_column(Text)
+    comment: Mapped[str] = mapped_column(String(255), default="")
+    description: Mapped[str] = mapped_column(String(255), default="")
+    created_on: Mapped[datetime] = mapped_column(DateTime)
+    last_used: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)

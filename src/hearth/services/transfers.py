@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
@@ -35,6 +36,9 @@ from hearth.services import heads, journal, locks, pullrequests, repos
 from hearth.services.lookup import RepoRef
 from hearth.services.permissions import Actor
 from hearth.vcs import git as git_backend
+
+if TYPE_CHECKING:
+    from hearth.services.vcsauth import Decision
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +117,17 @@ def pushed_revisions(
 ) -> list[str]:
     """The changesets a git push brought (``vcs``), from the hook's ``(old, new, ref)`` lines."""
     return git_backend.pushed_revisions(str(repos.path_of(settings, repo_name)), updates)
+
+
+def push_messages(repo_name: str, decision: Decision) -> str:
+    """What a successful push shows the client (HTTP and SSH alike): a 2xx lock warning, and
+    the holder's lock release."""
+    lines = []
+    if decision.lock.locked and decision.lock.message:
+        lines.append(decision.lock.message)
+    if decision.holds_lock:
+        lines.append(release_message(repo_name))
+    return "\n".join(lines)
 
 
 def release_message(repo_name: str) -> str:

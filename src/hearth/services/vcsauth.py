@@ -204,6 +204,11 @@ def _anonymous(
     return allowed, public
 
 
+def default_may_read(db: Session, repo: RepoRef, default_user_id: int, address: str) -> bool:
+    """Whether the anonymous ``default`` user may read ``repo`` (stream clones are allowed then)."""
+    return _anonymous(db, repo, Level.READ, default_user_id, address)[1]
+
+
 def decide(
     db: Session,
     *,
@@ -233,6 +238,34 @@ def decide(
     user = check_credentials(db, credentials, default_user_id, passwords)
     if user is None:
         return Decision(Outcome.BAD_CREDENTIALS)
+    return decide_user(
+        db,
+        repo=repo,
+        access=access,
+        user=user,
+        address=address,
+        default_user_id=default_user_id,
+        lock_applies=lock_applies,
+        lock_ret_code=lock_ret_code,
+        public=public,
+    )
+
+
+def decide_user(
+    db: Session,
+    *,
+    repo: RepoRef | None,
+    access: Access,
+    user: User,
+    address: str,
+    default_user_id: int,
+    lock_applies: bool = True,
+    lock_ret_code: int = locks.DEFAULT_RET_CODE,
+    public: bool = False,
+) -> Decision:
+    """Steps 5-7 for a user already identified: by HTTP credentials (:func:`decide`) or by the
+    SSH key they proved (``services/sshaccess.py``) — one copy of the rules for both edges."""
+    need = _NEEDS[access]
     if not user.active or not ipaccess.ip_allowed(db, user.user_id, default_user_id, address):
         return Decision(Outcome.FORBIDDEN)
     actor = Actor(user.user_id, user.username, bool(user.admin), default_user_id)

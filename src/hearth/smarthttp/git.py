@@ -11,14 +11,9 @@ takes must not refuse the rest of that same clone (a v2 clone is ``ls-refs`` the
 fetch may negotiate over several POSTs). A successful ``git-upload-pack`` POST is the "successful
 pull" after which the lock is taken.
 
-A push runs with ``core.hooksPath`` pointing at Hearth's own hooks (``<repos>/.hearth/hooks``,
-written on first use). Its ``post-receive`` writes git's list of updated refs (``<old> <new>
-<ref>`` lines) to a file named by ``HEARTH_PUSH_LOG`` and prints ``HEARTH_PUSH_MESSAGE``, which
-the client shows as ``remote: …`` — that is how the lock holder sees ``Released lock on repo
-`<repo>``` although the release itself is written after the answer. The hook fires only when at
-least one ref was updated, so a refused push records nothing and keeps its lock. Repository-local
-hooks are not run during HTTP pushes (Hearth owns the repositories; it installs none).
-
+A push runs with Hearth's own ``post-receive`` hook (``services/gitpush.py``, shared with SSH),
+which records the updated refs and prints Hearth's messages — that is how the lock holder sees
+``Released lock on repo `<repo>``` although the release itself is written after the answer.
 After the answer is sent (``serve_git``'s ``on_complete``), the updated refs become the pushed
 revisions (``git rev-list <new> --not <old> <every other ref>``) and ``smarthttp/bookkeeping.py`` does
 the journal, the last changeset and the lock in a worker thread (the revisions come from
@@ -33,16 +28,15 @@ import contextlib
 import logging
 import os
 import tempfile
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Message, Receive, Scope, Send
 
 from hearth.services import locks, repos, transfers
+from hearth.services.gitpush import hooks_dir, push_env, read_updates
 from hearth.services.lookup import RepoRef
-from hearth.services.transfers import release_message
-from hearth.services.vcsauth import Decision
+from hearth.services.transfers import push_messages
 from hearth.smarthttp import auth, bookkeeping, gitproto
 from hearth.smarthttp.gitproto import GitRequest, GitResult
 
@@ -50,79 +44,6 @@ if TYPE_CHECKING:
     from hearth.runtime import Runtime
 
 log = logging.getLogger(__name__)
-
-
-HOOK = """#!/bin/sh
-# Hearth: record the refs this HTTP push updated and show Hearth's messages (web-and-vcs.md §6-§7).
-cat > "$HEARTH_PUSH_LOG"
-if [ -n "$HEARTH_PUSH_MESSAGE" ]; then
-    printf '%s\\n' "$HEARTH_PUSH_MESSAGE"
-fi
-"""
-_hooks_ready: set[Path] = set()
-
-
-def hooks_dir(repos_root: Path) -> Path:
-    """``<repos>/.hearth/hooks`` with Hearth's ``post-receive``, (re)written if missing or stale."""
-    directory = repos_root / ".hearth" / "hooks"
-    if directory in _hooks_ready:
-        return directory
-    hook = directory / "post-receive"
-    try:
-        current = hook.read_text() if os.access(hook, os.X_OK) else None
-    except OSError:
-        current = None
-    if current != HOOK:
-        directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".post-receive-", dir=directory)
-        with os.fdopen(fd, "w") as out:
-            out.write(HOOK)
-        os.chmod(tmp, 0o755)
-        os.replace(tmp, hook)
-    _hooks_ready.add(directory)
-    return directory
-
-
-def push_env(hooks: Path, log_path: str, message: str) -> dict[str, str]:
-    """The environment that points receive-pack at Hearth's hooks (git ≥ 2.31 reads
-    ``GIT_CONFIG_COUNT``), appended to any configuration the server's environment already has."""
-    count = os.environ.get("GIT_CONFIG_COUNT", "0")
-    n = int(count) if count.isdigit() else 0
-    return {
-        "GIT_CONFIG_COUNT": str(n + 1),
-        f"GIT_CONFIG_KEY_{n}": "core.hooksPath",
-        f"GIT_CONFIG_VALUE_{n}": str(hooks),
-        "HEARTH_PUSH_LOG": log_path,
-        "HEARTH_PUSH_MESSAGE": message,
-    }
-
-
-def read_updates(log_path: str) -> list[tuple[str, str, str]]:
-    """The ``(old, new, ref)`` lines the hook wrote; the file is removed."""
-    try:
-        with open(log_path, encoding="utf-8", errors="surrogateescape") as handle:
-            text = handle.read()
-    except OSError:
-        return []
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(log_path)
-    updates = []
-    for line in text.splitlines():
-        parts = line.split(" ", 2)
-        if len(parts) == 3:
-            updates.append((parts[0], parts[1], parts[2]))
-    return updates
-
-
-def _messages(repo: RepoRef, decision: Decision) -> str:
-    """What a successful push shows: a 2xx lock warning, and the holder's lock release."""
-    lines = []
-    if decision.lock.locked and decision.lock.message:
-        lines.append(decision.lock.message)
-    if decision.holds_lock:
-        lines.append(release_message(repo.repo_name))
-    return "\n".join(lines)
 
 
 async def serve(
@@ -184,7 +105,7 @@ async def serve(
                 finish,
                 path,
                 request,
-                extra_env=push_env(hooks, log_path, _messages(repo, decision)),
+                extra_env=push_env(hooks, log_path, push_messages(repo.repo_name, decision)),
                 on_complete=after_push,
             )
         finally:

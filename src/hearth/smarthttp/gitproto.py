@@ -38,7 +38,6 @@ import contextlib
 import inspect
 import logging
 import os
-import re
 import signal
 import zlib
 from collections.abc import Awaitable, Callable, Iterator, Mapping
@@ -50,9 +49,9 @@ from urllib.parse import parse_qs
 from starlette.datastructures import Headers
 from starlette.types import Message, Receive, Scope, Send
 
+from hearth.services.gitpush import child_env
 from hearth.smarthttp import answers, childproc, direct
 from hearth.smarthttp.answers import send_text
-from hearth.vcs.git import scrubbed_env
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +74,6 @@ A signal kills receive-pack without removing its quarantine directory
 (``objects/tmp_objdir-incoming-*``, git 2.39), while end-of-file on stdin makes it fail the
 unpack, report, and clean up. If the whole body had arrived, the push is completed as if the
 client had waited; ref updates are atomic either way."""
-
-_GIT_PROTOCOL_RE = re.compile(r"^[A-Za-z0-9=:._-]{1,256}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,19 +174,6 @@ def protocol_version(git_protocol: str | None) -> int:
 def pkt_line(data: bytes) -> bytes:
     """One pkt-line: four hex digits of length (including themselves), then the data."""
     return b"%04x%s" % (len(data) + 4, data)
-
-
-def child_env(git_protocol: str | None, extra_env: Mapping[str, str] | None) -> dict[str, str]:
-    """The environment for git: ours without repository overrides, plus the protocol and caller's.
-
-    ``extra_env`` is how a caller hands information to hooks (the pusher, the repository id).
-    """
-    env = scrubbed_env()
-    if git_protocol and _GIT_PROTOCOL_RE.match(git_protocol):
-        env["GIT_PROTOCOL"] = git_protocol
-    if extra_env:
-        env.update(extra_env)
-    return env
 
 
 def _header(scope: Scope, name: str) -> str | None:

@@ -31,7 +31,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from hearth.services import repos
 from hearth.services.lookup import RepoRef
-from hearth.services.transfers import release_message
+from hearth.services.transfers import push_messages
 from hearth.smarthttp import auth, bookkeeping, hgproto
 from hearth.smarthttp.hgproto import HgRequest
 
@@ -140,12 +140,7 @@ async def serve(
             await bookkeeping.pulled(runtime, repo, actor)
         return
 
-    lines = []
-    if decision.lock.locked and decision.lock.message:
-        lines.append(decision.lock.message)
-    if decision.holds_lock:
-        lines.append(release_message(repo.repo_name))
-    state = _PushState("\n".join(lines))
+    state = _PushState(push_messages(repo.repo_name, decision))
     token = _PUSH.set(state)
     try:
         await app(scope, receive, tracked)
