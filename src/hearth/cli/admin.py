@@ -12,6 +12,7 @@ in a module of its own —
 * ``repo`` (create, list, rescan, delete; also spelled ``hearth admin repo``): ``cli/admin_repos.py``;
 * ``admin`` (``api-key USER``, ``create-user``, ``set-password``, ``ip-rule``: the older spellings,
   which stay; ``purge-deleted``): ``cli/admin_group.py``;
+* ``admin import-kallithea``: ``cli/admin_import.py``;
 * ``doctor``: ``cli/doctor.py``.
 
 Each takes ``--json`` for scripts (pure JSON on stdout) and prints tables for people otherwise; a
@@ -27,6 +28,7 @@ import typer
 
 from hearth.cli.admin_context import fail, settings, shown_url
 from hearth.cli.admin_group import admin_app
+from hearth.cli.admin_import import import_kallithea
 from hearth.cli.admin_keys import key_app
 from hearth.cli.admin_repos import repo_app
 from hearth.cli.admin_users import user_app
@@ -42,6 +44,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(key_app, name="api-key")
 app.add_typer(repo_app, name="repo")
 admin_app.add_typer(repo_app, name="repo")  # the spelling of web-and-vcs.md §7
+admin_app.command("import-kallithea")(import_kallithea)
 
 
 @app.command()
