@@ -719,3 +719,69 @@ def test_killed_import_rerun_gives_the_same_result(tmp_path: Path, kill_at: str)
     finally:
         reference.close()
         target.close()
+
+
+def copy_to_postgres(instance: Path) -> str:
+    """Kallithea's tables and rows, as they are in the fixture's SQLite file, in a new PostgreSQL
+    database (what an instance that ran on PostgreSQL holds); returns its URL."""
+    from sqlalchemy import Column, DateTime, LargeBinary, MetaData, Table, create_engine, select
+    from sqlalchemy import types as sqltypes
+
+    url = create_pg_database()
+    source = create_engine(source_url(instance))
+    target = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        meta = MetaData()
+        meta.reflect(source)
+        copy = MetaData()
+        for table in meta.sorted_tables:
+            columns = []
+            for column in table.columns:
+                kind: Any = column.type
+                if isinstance(kind, sqltypes.DateTime):
+                    kind = DateTime()
+                elif isinstance(kind, sqltypes.LargeBinary | sqltypes.BLOB):
+                    kind = LargeBinary()
+                columns.append(
+                    Column(
+                        column.name, kind, primary_key=column.primary_key, nullable=column.nullable
+                    )
+                )
+            Table(table.name, copy, *columns)
+        copy.create_all(target)
+        with source.connect() as read, target.begin() as write:
+            for table in meta.sorted_tables:
+                rows = [dict(r._mapping) for r in read.execute(select(table))]
+                for row in rows:
+                    for key, value in row.items():
+                        if isinstance(value, str) and isinstance(
+                            copy.tables[table.name].c[key].type, LargeBinary
+                        ):
+                            row[key] = value.encode()
+                if rows:
+                    write.execute(copy.tables[table.name].insert(), rows)
+    finally:
+        source.dispose()
+        target.dispose()
+    return url
+
+
+def test_postgres_source_gives_the_same_result(tmp_path: Path) -> None:
+    _need_postgres()
+    instance = unpack(tmp_path / "source")
+    pg_source = copy_to_postgres(instance)
+    reference = Target(tmp_path / "reference", "sqlite")
+    target = Target(tmp_path / "hearth", "sqlite")
+    try:
+        assert reference.import_(instance).returncode == 0
+        proc = target.live.cli(
+            "admin", "import-kallithea", "--db", pg_source, "--repos", str(instance / "repos"),
+            "--json", check=False,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        assert report_of(proc)["source"].startswith("postgresql")
+        assert _snapshot(target, volatile=False) == _snapshot(reference, volatile=False)
+    finally:
+        reference.close()
+        target.close()
+        drop_pg_database(pg_source)
