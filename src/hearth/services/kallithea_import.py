@@ -48,7 +48,7 @@ from hearth.services.kallithea_map import Plan
 log = logging.getLogger("hearth.import")
 
 SCRATCH = ".kallithea-import"
-PLACED = "placed.json"
+PLACED = "placed.jsonl"
 KIND = "kallithea"
 
 #: progress(phase, name): phases "read", "copy", "verify", "rows", "place", "done"
@@ -188,10 +188,16 @@ def _recover(db: Session, scratch: Path) -> list[str]:
     if not scratch.exists():
         return []
     removed: list[str] = []
+    placed = []
     try:
-        placed = json.loads((scratch / PLACED).read_text())
-    except (OSError, ValueError):
-        placed = []
+        lines = (scratch / PLACED).read_text().splitlines()
+    except OSError:
+        lines = []
+    for line in lines:
+        try:
+            placed.append(json.loads(line))
+        except ValueError:
+            continue  # a line cut by the kill: its rename never happened
     for entry in reversed(placed):
         final = Path(entry["path"])
         if not final.exists():
@@ -223,7 +229,7 @@ def _recover(db: Session, scratch: Path) -> list[str]:
 def _stage(plan: Plan, scratch: Path, progress: Progress) -> dict[int, dict[str, Any] | None]:
     """Copy, clean and check every repository and gist; their cached last changesets by repo id."""
     scratch.mkdir(parents=True)
-    (scratch / PLACED).write_text("[]")
+    (scratch / PLACED).write_text("")
     caches: dict[int, dict[str, Any] | None] = {}
     try:
         for copy in plan.repo_copies:
@@ -363,13 +369,12 @@ def _advance_sequences(db: Session, plan: Plan) -> None:
 
 
 def _note(scratch: Path, entry: dict[str, str]) -> None:
-    """Write-ahead: record a path before it is renamed into place (see the module docstring)."""
-    listing = scratch / PLACED
-    placed = json.loads(listing.read_text())
-    placed.append(entry)
-    tmp = listing.with_suffix(".tmp")
-    tmp.write_text(json.dumps(placed))
-    os.replace(tmp, listing)
+    """Write-ahead: record a path before it is renamed into place (see the module docstring).
+
+    One appended line per path; the write is complete before the rename starts, so a kill leaves
+    at worst a listed path that was never renamed (the rerun finds nothing there)."""
+    with (scratch / PLACED).open("a", encoding="utf-8") as listing:
+        listing.write(json.dumps(entry) + "\n")
 
 
 def _place(db: Session, plan: Plan, scratch: Path, root: Path, progress: Progress) -> None:

@@ -262,6 +262,9 @@ class _Mapper:
                 target_id = self.admin_id
                 self.plan.merged_admin = name
                 changes = self._profile(row)
+                # the merged admin stays an active admin: the target must keep someone in charge
+                changes.pop("admin")
+                changes.pop("active")
                 if email in taken_emails and email != self._target_email(self.admin_id):
                     changes.pop("email")
                 self.plan.updates.append((User, target_id, changes))
