@@ -159,9 +159,11 @@ def main() -> None:
         target.cli("init")
         try:
             started = time.monotonic()
-            proc = target.cli(
-                "admin", "import-kallithea", "--db", f"sqlite:///{instance / 'kallithea.db'}",
-                "--repos", str(instance / "repos"), "--json", check=False,
+            proc = subprocess.run(
+                [sys.executable, "-m", "hearth", "admin", "import-kallithea",
+                 "--db", f"sqlite:///{instance / 'kallithea.db'}",
+                 "--repos", str(instance / "repos"), "--json"],
+                env=target.env, capture_output=True, text=True,
             )  # fmt: skip
             took = time.monotonic() - started
         finally:

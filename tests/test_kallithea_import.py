@@ -517,6 +517,11 @@ def test_repositories_keep_refs_commits_and_metadata(imported: Any) -> None:
             clone_refs = _git_refs(clients, proc.dest / ".git")
             heads = [r for r in _git_refs(clients, original) if r.startswith("refs/tags/")]
             assert [r for r in clone_refs if r.startswith("refs/tags/")] == heads
+            count = ["rev-list", "--all", "--count"]
+            assert (
+                clients.git("--git-dir", str(proc.dest / ".git"), *count).stdout
+                == clients.git("--git-dir", str(original), *count).stdout
+            )
             ours = clients.git("--git-dir", str(live.home / "repos" / name), "for-each-ref")
             theirs = clients.git("--git-dir", str(original), "for-each-ref")
             assert ours.stdout == theirs.stdout

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as Bar
-from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from hearth.cli.admin_context import fail, reason, settings, shown_url
 from hearth.cli.admin_output import JsonFlag, plain, print_json, show, table
@@ -28,6 +28,7 @@ from hearth.services.kallithea_import import Report
 
 _PHASES = {
     "read": "reading",
+    "plan": "planned",
     "copy": "copying",
     "verify": "checking",
     "rows": "writing",
@@ -83,13 +84,17 @@ def _run(
 ) -> Report:
     if sys.stderr.isatty():
         with Bar(
-            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+            BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.description}"),
             transient=True,
         ) as bar:  # fmt: skip
             task = bar.add_task("reading", total=None)
 
             def on_progress(phase: str, name: str) -> None:
-                bar.update(task, description=f"{_PHASES.get(phase, phase)} {name}")
+                if phase == "plan":  # every directory is staged once and placed once
+                    bar.update(task, total=2 * int(name), description="copying")
+                    return
+                advance = 1 if phase in ("verify", "place") else 0
+                bar.update(task, advance=advance, description=f"{_PHASES.get(phase, phase)} {name}")
 
             return kallithea_import.run(
                 database, config, db_url=db, repos_dir=repos, move=move, dry_run=dry_run,
@@ -97,6 +102,8 @@ def _run(
             )  # fmt: skip
 
     def on_line(phase: str, name: str) -> None:
+        if phase == "plan":
+            name = f"{name} repositories and gists"
         typer.echo(f"import: {_PHASES.get(phase, phase)} {name}".rstrip(), err=True)
 
     return kallithea_import.run(

@@ -28,6 +28,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,9 @@ SCRATCH = ".kallithea-import"
 PLACED = "placed.jsonl"
 KIND = "kallithea"
 
-#: progress(phase, name): phases "read", "copy", "verify", "rows", "place", "done"
+#: progress(phase, name): phases "read", "plan" (name: how many directories will be staged and
+#: placed), "copy", "verify" (one per staged directory), "rows", "place" (one per placed
+#: directory), "done"
 Progress = Callable[[str, str], None]
 
 
@@ -140,6 +143,7 @@ def run(
     if dry_run:
         report.seconds = time.monotonic() - started
         return report
+    progress("plan", str(len(plan.repo_copies) + len(plan.gist_copies)))
     caches = _stage(plan, scratch, progress)
     try:
         with database.transaction(write=True) as db:
@@ -226,28 +230,48 @@ def _recover(db: Session, scratch: Path) -> list[str]:
 # -- staging on disk ------------------------------------------------------------------------------
 
 
+#: directories staged at once: ``git fsck`` runs as a child and copying waits on the disk, so a few
+#: in flight keep the CPUs busy (hg verify runs in process, under the GIL)
+WORKERS = max(2, min(8, 2 * (os.cpu_count() or 1)))
+
+
 def _stage(plan: Plan, scratch: Path, progress: Progress) -> dict[int, dict[str, Any] | None]:
-    """Copy, clean and check every repository and gist; their cached last changesets by repo id."""
+    """Copy, clean and check every repository and gist; their cached last changesets by repo id.
+
+    The first failure stops the rest (queued ones are cancelled, running ones finish) and removes
+    the scratch directory."""
     scratch.mkdir(parents=True)
     (scratch / PLACED).write_text("")
+    jobs: list[tuple[int | None, Path, Path, str, str]] = [
+        (c.repo_id, c.source, scratch / "repos" / c.name, c.repo_type, c.name)
+        for c in plan.repo_copies
+    ] + [
+        (None, g.source, scratch / "gists" / g.access_id, "hg", f"gist {g.access_id}")
+        for g in plan.gist_copies
+    ]
+
+    def stage(job: tuple[int | None, Path, Path, str, str]) -> dict[str, Any] | None:
+        _repo_id, source, staged, repo_type, label = job
+        progress("copy", label)
+        _copy(source, staged)
+        _replace_hooks(staged, repo_type)
+        progress("verify", label)
+        what = label if label.startswith("gist ") else f"repository {label}"
+        return _check(staged, repo_type, what)
+
     caches: dict[int, dict[str, Any] | None] = {}
+    pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="import")
     try:
-        for copy in plan.repo_copies:
-            progress("copy", copy.name)
-            staged = scratch / "repos" / copy.name
-            _copy(copy.source, staged)
-            _replace_hooks(staged, copy.repo_type)
-            progress("verify", copy.name)
-            caches[copy.repo_id] = _check(staged, copy.repo_type, f"repository {copy.name}")
-        for gist in plan.gist_copies:
-            progress("copy", f"gist {gist.access_id}")
-            staged = scratch / "gists" / gist.access_id
-            _copy(gist.source, staged)
-            _replace_hooks(staged, "hg")
-            _check(staged, "hg", f"gist {gist.access_id}")
+        futures = [(job[0], pool.submit(stage, job)) for job in jobs]
+        for repo_id, future in futures:
+            cache = future.result()
+            if repo_id is not None:
+                caches[repo_id] = cache
     except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
         shutil.rmtree(scratch, ignore_errors=True)
         raise
+    pool.shutdown(wait=True)
     return caches
 
 
@@ -390,6 +414,7 @@ def _place(db: Session, plan: Plan, scratch: Path, root: Path, progress: Progres
         _note(scratch, {"kind": "repo", "name": copy.name, "path": str(final)})
         _rename(db, scratch / "repos" / copy.name, final)
     for gist in plan.gist_copies:
+        progress("place", f"gist {gist.access_id}")
         final = gists.path_of(root, gist.access_id)
         repogroups.make_directory(db, final.parent)
         _note(scratch, {"kind": "gist", "name": gist.access_id, "path": str(final)})
