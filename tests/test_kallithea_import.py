@@ -790,3 +790,35 @@ def test_postgres_source_gives_the_same_result(tmp_path: Path) -> None:
         reference.close()
         target.close()
         drop_pg_database(pg_source)
+
+
+def test_locks_of_older_schemas_come_over(fresh: tuple[Target, Path]) -> None:
+    """Kallithea 0.7 dropped locking; a database of an older schema still has its columns."""
+    target, instance = fresh
+    conn = sqlite3.connect(instance / "kallithea.db")
+    conn.execute("ALTER TABLE repositories ADD COLUMN enable_locking BOOLEAN NOT NULL DEFAULT 0")
+    conn.execute("ALTER TABLE repositories ADD COLUMN locked VARCHAR(255)")
+    conn.execute(
+        "UPDATE repositories SET enable_locking = 1, locked = '4:1700000000.5:lock_auto' "
+        "WHERE repo_name = 'hello-git'"
+    )
+    conn.commit()
+    conn.close()
+    proc = target.import_(instance, "--json")
+    assert proc.returncode == 0, proc.stderr
+    engine = make_engine(target.live.database_url)
+    try:
+        with engine.connect() as db:
+            rows = db.execute(
+                text(
+                    "SELECT repo_name, enable_locking, locked_by, locked_date, lock_reason "
+                    "FROM repositories WHERE repo_name IN ('hello-git', 'hello-hg') "
+                    "ORDER BY repo_name"
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    assert [tuple(r) for r in rows] == [
+        ("hello-git", True, 4, 1700000000.5, "lock_auto"),
+        ("hello-hg", False, None, None, None),
+    ]

@@ -54,7 +54,7 @@ from hearth.db.models import (
     UserIpRule,
 )
 from hearth.errors import HearthError
-from hearth.services import bootstrap, gists, ipaccess, keys, names, repos, users
+from hearth.services import bootstrap, gists, ipaccess, keys, locks, names, repos, users
 from hearth.services.kallithea_source import Source
 from hearth.services.permissions import (
     ADMIN_PERMISSION,
@@ -550,8 +550,8 @@ class _Mapper:
                     "landing_rev": landing or "rev:tip",
                     "enable_statistics": bool(row["statistics"]),
                     "enable_downloads": bool(row["downloads"]),
-                    "enable_locking": False,
                     "state": "ready",
+                    **self._lock(row),
                 }
             )
             self.plan.repo_copies.append(
@@ -569,6 +569,28 @@ class _Mapper:
                         "imported as a standalone repository",
                     )
             self.plan.add(Repository, repo)
+
+    def _lock(self, row: dict[str, Any]) -> dict[str, Any]:
+        """Locking columns: Kallithea 0.7 has none (it dropped locking); older schemas have
+        ``enable_locking`` and ``locked`` = ``<user id>:<epoch seconds>[:<reason>]``."""
+        out: dict[str, Any] = {
+            "enable_locking": bool(row.get("enable_locking") or False),
+            "locked_by": None,
+            "locked_date": None,
+            "lock_reason": None,
+        }
+        parts = _text(row.get("locked")).split(":")
+        if len(parts) >= 2 and parts[0].isdigit():
+            holder = self.user_ids.get(int(parts[0]))
+            try:
+                since = float(parts[1])
+            except ValueError:
+                holder = None
+            if holder is not None:
+                reason = parts[2] if len(parts) > 2 else ""
+                reason = reason if reason in (locks.LOCK_API, locks.LOCK_AUTO) else locks.LOCK_API
+                out.update(locked_by=holder, locked_date=since, lock_reason=reason)
+        return out
 
     def _repo_problem(self, row: dict[str, Any], repos_dir: Path, taken: set[str]) -> str | None:
         name = row["repo_name"]
