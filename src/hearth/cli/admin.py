@@ -15,6 +15,7 @@ in a module of its own —
   remove, delete): ``cli/admin_groups.py``;
 * ``admin`` (``api-key USER``, ``create-user``, ``set-password``, ``ip-rule``: the older spellings,
   which stay; ``purge-deleted``): ``cli/admin_admin.py``;
+* ``admin import-kallithea``: ``cli/admin_import.py``;
 * ``doctor``: ``cli/doctor.py``;
 * ``user ssh-key`` (add, list, remove), ``ssh-keys`` and ``ssh-serve`` (OpenSSH's
   ``AuthorizedKeysCommand`` and forced command): ``cli/admin_ssh.py``.
@@ -33,6 +34,7 @@ import typer
 from hearth.cli.admin_admin import admin_app
 from hearth.cli.admin_context import fail, settings, shown_url
 from hearth.cli.admin_groups import group_app, user_group_app
+from hearth.cli.admin_import import import_kallithea
 from hearth.cli.admin_keys import key_app
 from hearth.cli.admin_repos import repo_app
 from hearth.cli.admin_ssh import ssh_authorized_keys, ssh_key_app, ssh_keys, ssh_serve
@@ -55,6 +57,7 @@ user_app.add_typer(ssh_key_app, name="ssh-key")
 app.command("ssh-keys")(ssh_keys)
 app.command("ssh-serve")(ssh_serve)
 app.command("ssh-authorized-keys")(ssh_authorized_keys)
+admin_app.command("import-kallithea")(import_kallithea)
 
 
 @app.command()

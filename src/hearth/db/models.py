@@ -424,3 +424,20 @@ class SshKey(Base):
     description: Mapped[str] = mapped_column(String(255), default="")
     created_on: Mapped[datetime] = mapped_column(DateTime)
     last_used: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class ImportRun(Base):
+    """A finished import from another forge (``hearth admin import-kallithea``).
+
+    Written in the import's own transaction, so it exists exactly when the import committed: a
+    rerun against the same source (same ``fingerprint``) finds it and changes nothing.
+    """
+
+    __tablename__ = "import_runs"
+
+    run_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))  # "kallithea"
+    fingerprint: Mapped[str] = mapped_column(String(64), index=True)
+    source: Mapped[str] = mapped_column(Text)  # the source database URL, password masked
+    report: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    finished_on: Mapped[datetime] = mapped_column(DateTime)

@@ -12,7 +12,10 @@
 3. no credentials → :attr:`Outcome.LOGIN_REQUIRED`;
 4. username **or e-mail** (e-mail case-insensitive, username exact) plus the password or one of
    the user's API keys whose role admits ``vcs`` (``all``, ``vcs``) → else
-   :attr:`Outcome.BAD_CREDENTIALS`; the ``default`` user never logs in;
+   :attr:`Outcome.BAD_CREDENTIALS`; the ``default`` user never logs in; a password only signs in
+   a user whose ``extern_type`` is ``internal`` (Hearth has no other authentication plugin, so an
+   ``ldap`` user imported from Kallithea uses API keys, as Kallithea without its LDAP plugin
+   would); a hash imported from Kallithea (bcrypt) that verifies is replaced by argon2 then;
 5. inactive user or IP rules fail → :attr:`Outcome.FORBIDDEN`;
 6. repository missing or unreadable → :attr:`Outcome.NOT_FOUND` (one answer for both); push
    without write → :attr:`Outcome.PUSH_DENIED`;
@@ -39,14 +42,16 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from hearth.db.models import User, UserEmail
 from hearth.services import ipaccess, keys, locks, permissions
 from hearth.services.locks import LockDecision
 from hearth.services.lookup import RepoRef
-from hearth.services.passwords import hash_password, verify_password
+from hearth.services.passwords import hash_password, needs_rehash, verify_password
 from hearth.services.permissions import DEFAULT_USERNAME, Actor, Level
 
 Access = Literal["pull", "push"]
@@ -184,9 +189,39 @@ def check_credentials(
     owner = keys.authenticate(db, credentials.secret, "vcs")
     if owner is not None and owner.user_id == user.user_id:
         return user
+    if user.extern_type != PASSWORD_EXTERN_TYPE:
+        passwords.waste(credentials.secret)
+        return None
     if passwords.verify(user.user_id, user.password, credentials.secret):
+        if needs_rehash(user.password):
+            rehash(db, user, credentials.secret)
         return user
     return None
+
+
+PASSWORD_EXTERN_TYPE = "internal"
+
+
+def rehash(db: Session, user: User, password: str) -> None:
+    """Store a current argon2 hash of ``password`` (which just verified) for ``user``.
+
+    Committed at once, on the caller's session: the sign-in that triggers it is otherwise a read.
+    Only replaces the hash that was verified; a failure (say, the database busy) leaves the old
+    hash, which keeps working and is replaced at a later sign-in.
+    """
+    old, new = user.password, hash_password(password)
+    try:
+        db.execute(
+            update(User)
+            .where(User.user_id == user.user_id, User.password == old)
+            .values(password=new)
+            .execution_options(synchronize_session=False)
+        )
+        db.commit()
+    except SQLAlchemyError:
+        db.rollback()
+        return
+    set_committed_value(user, "password", new)  # as stored now; nothing left to flush
 
 
 def _anonymous(

@@ -81,6 +81,7 @@ __all__ = [
     "open_repo",
     "set_head_branch",
     "split_author",
+    "verify",
 ]
 
 
@@ -160,3 +161,9 @@ def description(path: str, repo_type: str) -> str | None:
     """The repository's own description (hg ``[web] description``, git ``description`` unless
     it is git's default text), or None."""
     return _backend(repo_type).description(path)
+
+
+def verify(path: str, repo_type: str) -> None:
+    """Check the repository at ``path`` for damage (``git fsck`` / ``hg verify``); raises
+    ``VcsError`` naming the first problem."""
+    _backend(repo_type).verify(path)

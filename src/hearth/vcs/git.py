@@ -887,3 +887,14 @@ def description(path: str) -> str | None:
     if not text or text.startswith("Unnamed repository;"):
         return None
     return text
+
+
+def verify(path: str) -> None:
+    """``git fsck`` of the repository at ``path``; VcsError with git's complaint when it fails."""
+    try:
+        proc = _run_git(["fsck", "--no-progress", "--no-dangling"], git_dir=path, timeout=3600)
+    except subprocess.TimeoutExpired as exc:
+        raise VcsError(f"git fsck timed out on {path}") from exc
+    if proc.returncode != 0:
+        lines = (_text(proc.stderr) + _text(proc.stdout)).strip().splitlines()
+        raise VcsError(f"git fsck failed: {lines[0] if lines else proc.returncode}")

@@ -610,3 +610,23 @@ def description(path: str) -> str | None:
         return None
     text = _s(ui.config(b"web", b"description") or b"").strip()
     return text or None
+
+
+def verify(path: str) -> None:
+    """``hg verify`` of the repository at ``path``, in process; VcsError when it finds damage."""
+    from mercurial import verify as verifymod
+
+    ui = make_ui()
+    try:
+        repo = factory.repository(ui, os.fsencode(path))
+        try:
+            ui.pushbuffer(error=True)
+            failed = verifymod.verify(repo)
+            output = _s(ui.popbuffer())
+        finally:
+            repo.close()
+    except (error.RepoError, error.Abort) as exc:
+        raise VcsError(f"hg verify failed: {_errtext(exc)}") from exc
+    if failed:
+        lines = [line for line in output.splitlines() if line.strip()]
+        raise VcsError(f"hg verify failed: {lines[0] if lines else 'damaged repository'}")
