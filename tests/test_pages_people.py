@@ -557,3 +557,21 @@ def test_journal_pages(server: LiveServer) -> None:
     second = page_of(browser, "/_admin/journal?page=2")
     assert 0 < second.count('<li class="changes" id="entry-') <= 50 and 'rel="prev"' in second
     assert "No more entries" in page_of(browser, "/_admin/journal?page=99")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_summary_follows_a_push(server: LiveServer, tmp_path: Path, kind: str) -> None:
+    """What the summary read from disk is cached until the next push: that push shows at once."""
+    clients = Clients(tmp_path)
+    name = unique("moving" + kind)
+    server.ok("create_repo", repo_name=name, repo_type=kind)
+    url = repo_url(server, name, *ADMIN)
+    work = clients.seeded(kind)
+    clients.commit(kind, work, "README.md", "# First\n")
+    clients.push(kind, work, url)
+    admin = signed_in(server, *ADMIN)
+    assert "<h1>First</h1>" in page_of(admin, f"/{name}")
+    clients.commit(kind, work, "README.md", "# Second\n")
+    clients.push(kind, work, url)
+    text = page_of(admin, f"/{name}")
+    assert "<h1>Second</h1>" in text and clients.tip(kind, work)[:12] in text

@@ -211,6 +211,17 @@ class NewRow:
     fork_id: int | None = None
 
 
+@dataclass(frozen=True)
+class JournalLine:
+    """The journal entry a registration writes: ``about`` the new repository unless named."""
+
+    actor: Actor
+    action: str
+    client_ip: str
+    about: Repository | None = None
+    detail: str = ""
+
+
 def register(
     db: Session,
     settings: Settings,
@@ -220,13 +231,13 @@ def register(
     follower_id: int,
     make: Callable[[Path], None] | None = None,
     failure: Failed | None = None,
-    record: Callable[[Repository], None] | None = None,
+    record: JournalLine | None = None,
     on_unreadable: Callable[[vcs.VcsError], None] | None = None,
 ) -> Repository:
     """The one way a repository comes to exist: insert the row, ``grant`` its permission rows,
     ``follower_id`` follows it, ``make(path)`` creates it on disk (None: it is there already,
-    the rescan), the cache is read, ``record`` journals. ``failure`` is raised when making it on
-    disk fails; ``on_unreadable`` takes a repository whose last changeset cannot be read
+    the rescan), the cache is read, ``record`` is journaled. ``failure`` is raised when making it
+    on disk fails; ``on_unreadable`` takes a repository whose last changeset cannot be read
     (without it, that is an error). A transaction that does not commit leaves no directory."""
     now = now_utc()
     repo = Repository(
@@ -262,7 +273,17 @@ def register(
             raise
         on_unreadable(exc)
     if record is not None:
-        record(repo)
+        about = record.about or repo
+        journal.record(
+            db,
+            user_id=record.actor.user_id,
+            username=record.actor.username,
+            action=record.action,
+            repo_id=about.repo_id,
+            repo_name=about.repo_name,
+            detail=record.detail,
+            ip_addr=record.client_ip,
+        )
     db.flush()
     return repo
 
@@ -314,17 +335,6 @@ def create(
         else:
             vcs.create(str(target), repo_type, settings.default_branch)
 
-    def record(repo: Repository) -> None:
-        journal.record(
-            db,
-            user_id=actor.user_id,
-            username=actor.username,
-            action="user_created_repo",
-            repo_id=repo.repo_id,
-            repo_name=name,
-            ip_addr=client_ip,
-        )
-
     return register(
         db,
         settings,
@@ -333,7 +343,7 @@ def create(
         follower_id=owner.user_id,
         make=make,
         failure=failure,
-        record=record,
+        record=JournalLine(actor, "user_created_repo", client_ip),
     )
 
 
@@ -404,18 +414,6 @@ def fork(
 
     origin = path_of(settings, source.repo_name)
 
-    def record(repo: Repository) -> None:
-        journal.record(
-            db,
-            user_id=actor.user_id,
-            username=actor.username,
-            action="user_forked_repo",
-            repo_id=source.repo_id,
-            repo_name=source.repo_name,
-            detail=name,
-            ip_addr=client_ip,
-        )
-
     repo = register(
         db,
         settings,
@@ -424,7 +422,7 @@ def fork(
         follower_id=owner.user_id,
         make=lambda target: vcs.clone(str(origin), str(target), source.repo_type),
         failure=failure,
-        record=record,
+        record=JournalLine(actor, "user_forked_repo", client_ip, about=source, detail=name),
     )
     return source, repo
 

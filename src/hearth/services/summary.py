@@ -11,6 +11,8 @@ Everything here blocks (database, disk): callers run it in a worker thread.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -100,6 +102,45 @@ def _latest(handle: vcs.Repo, limit: int) -> list[vcs.Changeset]:
     return found
 
 
+_CACHE_SIZE = 256
+_cache: OrderedDict[tuple[object, ...], tuple[list[vcs.Changeset], Readme | None]] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def _from_disk(
+    path: str, repo_type: str, latest: int
+) -> tuple[vcs.Changeset | None, list[vcs.Changeset], vcs.Refs, Readme | None]:
+    """What the summary reads from disk. The latest changesets and the README are cached by
+    what decides them — the tip and every branch, tag and bookmark — so a push shows at once
+    and the visits between pushes only read the tip and the refs."""
+    try:
+        with vcs.open_repo(path, repo_type) as handle:
+            last = handle.last_changeset()
+            if last.revision < 0:
+                return None, [], vcs.Refs(), None
+            refs = handle.refs()
+            key = (
+                path,
+                last.raw_id,
+                latest,
+                *(tuple(sorted(names.items())) for names in (refs.branches, refs.tags)),
+                tuple(sorted(refs.bookmarks.items())),
+            )
+            with _cache_lock:
+                found = _cache.get(key)
+                if found is not None:
+                    _cache.move_to_end(key)
+            if found is None:
+                found = (_latest(handle, latest), _readme(handle, last.raw_id))
+                with _cache_lock:
+                    _cache[key] = found
+                    while len(_cache) > _CACHE_SIZE:
+                        _cache.popitem(last=False)
+            return last, found[0], refs, found[1]
+    except vcs.RepositoryNotFound:
+        return None, [], vcs.Refs(), None  # the directory is gone: an empty repository
+
+
 def summary(
     db: Session, settings: Settings, actor: Actor, repo_id: int, *, latest: int = LATEST
 ) -> Summary:
@@ -120,20 +161,8 @@ def summary(
         )
         is not None
     )
-    tip: vcs.Changeset | None = None
-    changesets: list[vcs.Changeset] = []
-    refs = vcs.Refs()
-    readme = None
-    try:
-        with vcs.open_repo(str(repos.path_of(settings, repo.repo_name)), repo.repo_type) as handle:
-            last = handle.last_changeset()
-            if last.revision >= 0:
-                tip = last
-                changesets = _latest(handle, latest)
-                refs = handle.refs()
-                readme = _readme(handle, last.raw_id)
-    except vcs.RepositoryNotFound:
-        pass  # the directory is gone: the page shows an empty repository
+    path = str(repos.path_of(settings, repo.repo_name))
+    tip, changesets, refs, readme = _from_disk(path, repo.repo_type, latest)
     return Summary(
         repo_id=repo.repo_id,
         name=repo.repo_name,

@@ -52,6 +52,7 @@ def sanitise(html: str) -> Markup:
     return Markup(clean)
 
 
+@functools.lru_cache(maxsize=256)
 def markdown(text: str) -> Markup:
-    """Markdown as safe HTML."""
+    """Markdown as safe HTML; the same text (a README between two pushes) is rendered once."""
     return sanitise(_parser().render(text))
