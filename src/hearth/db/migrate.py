@@ -28,11 +28,10 @@ def alembic_config(db: Database) -> Config:
 
 
 def upgrade(db: Database) -> None:
-    """Apply every branch of migrations: features merged in parallel each add one revision on
-    the baseline until the lead chains them, and each must apply."""
+    """Apply every migration up to the single head (the chain is linear)."""
     from alembic import command
 
-    command.upgrade(alembic_config(db), "heads")
+    command.upgrade(alembic_config(db), "head")
 
 
 def pending(db: Database) -> list[str]:

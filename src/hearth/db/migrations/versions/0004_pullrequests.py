@@ -1,7 +1,7 @@
 """pull requests
 
 Revision ID: 0004_pullrequests
-Revises: 0001_baseline
+Revises: 0003_ssh_keys
 Create Date: 2026-12-03
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_pullrequests"
-down_revision = "0001_baseline"
+down_revision = "0003_ssh_keys"
 branch_labels = None
 depends_on = None
 

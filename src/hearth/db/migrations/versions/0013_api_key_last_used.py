@@ -2,7 +2,7 @@
 an index on repositories.updated_on (the home page sorts by last change)
 
 Revision ID: 0013_api_key_last_used
-Revises: 0001_baseline
+Revises: 0006_import_runs
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013_api_key_last_used"
-down_revision = "0001_baseline"
+down_revision = "0006_import_runs"
 branch_labels = None
 depends_on = None
 
