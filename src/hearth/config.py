@@ -83,6 +83,9 @@ class Settings:
     remote_addr_header: str = ""
     tasks_async: bool = False
     broker_url: str = ""
+    task_lost_after: float = 60.0
+    pull_timeout: float = 600.0
+    metrics_allowed_ips: tuple[str, ...] = ()
     repo_group_auto_create: bool = True
     default_repo_type: str = "hg"
     default_repo_private: bool = False
@@ -120,6 +123,9 @@ _CONVERTERS: dict[str, Callable[[str, Any], Any]] = {
     "remote_addr_header": lambda n, v: str(v).strip(),
     "tasks_async": _as_bool,
     "broker_url": lambda n, v: str(v).strip(),
+    "task_lost_after": lambda n, v: _as_float(n, v, 2.0, 86400.0),
+    "pull_timeout": lambda n, v: _as_float(n, v, 1.0, 86400.0),
+    "metrics_allowed_ips": _as_list,
     "repo_group_auto_create": _as_bool,
     "default_repo_type": lambda n, v: str(v),
     "default_repo_private": _as_bool,

@@ -12,7 +12,8 @@ in a module of its own —
 * ``repo`` (create, list, rescan, delete; also spelled ``hearth admin repo``): ``cli/admin_repos.py``;
 * ``admin`` (``api-key USER``, ``create-user``, ``set-password``, ``ip-rule``: the older spellings,
   which stay; ``purge-deleted``): ``cli/admin_group.py``;
-* ``doctor``: ``cli/doctor.py``.
+* ``doctor``: ``cli/doctor.py``;
+* ``worker`` (Celery's worker, options passed through): ``cli/worker.py``.
 
 Each takes ``--json`` for scripts (pure JSON on stdout) and prints tables for people otherwise; a
 failure is one line on stderr and a non-zero exit status (``cli/admin_context.py``). The decisions
@@ -31,6 +32,7 @@ from hearth.cli.admin_keys import key_app
 from hearth.cli.admin_repos import repo_app
 from hearth.cli.admin_users import user_app
 from hearth.cli.doctor import doctor
+from hearth.cli.worker import WORKER_CONTEXT, worker
 from hearth.db.session import Database
 from hearth.services import bootstrap
 
@@ -104,6 +106,7 @@ def serve(
 
 
 app.command()(doctor)
+app.command(context_settings=WORKER_CONTEXT)(worker)
 
 
 def main() -> None:

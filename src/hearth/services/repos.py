@@ -181,8 +181,17 @@ def follow(db: Session, repo_id: int, user_id: int) -> None:
 
 
 def create(
-    db: Session, actor: Actor, settings: Settings, new: NewRepo, *, client_ip: str = ""
+    db: Session,
+    actor: Actor,
+    settings: Settings,
+    new: NewRepo,
+    *,
+    client_ip: str = "",
+    reserve: list[str] | None = None,
 ) -> Repository:
+    """Create the repository now; or, with ``reserve`` (a list), only reserve it: every check, the
+    groups and the rows, in state ``pending`` with nothing on disk (a worker makes it,
+    ``services/reserved.py``); the paths of the groups auto-created are appended to ``reserve``."""
     name = new.repo_name
     names.check_repo_name(name)
     parent_path = names.parent_of(name)
@@ -199,10 +208,15 @@ def create(
     if new.clone_uri and not remote_allowed(repo_type, new.clone_uri):
         raise failure
     creator = lookup.user(db, actor.user_id)
+    if reserve is not None:
+        if path_of(settings, name).exists():
+            raise failure  # something unregistered sits there; never touch it
+        reserve.extend(plan.missing)
     group = repogroups.create_missing(db, actor, settings.repos, plan, creator)
     now = now_utc()
     repo = Repository(
         repo_name=name,
+        state="ready" if reserve is None else "pending",
         repo_type=repo_type,
         clone_uri=new.clone_uri or None,
         private=settings.default_repo_private if new.private is None else new.private,
@@ -222,6 +236,9 @@ def create(
     else:
         repoperms.write_default_rows(db, actor, repo)
     follow(db, repo.repo_id, owner.user_id)
+    if reserve is not None:
+        db.flush()
+        return repo
     target = path_of(settings, name)
     if new.clone_uri:
         _make_on_disk(db, target, lambda: vcs.clone(new.clone_uri, str(target), repo_type), failure)
@@ -266,7 +283,9 @@ def fork(
     new: NewFork,
     *,
     client_ip: str = "",
+    reserve: list[str] | None = None,
 ) -> tuple[Repository, Repository]:
+    """Fork now; or, with ``reserve``, only reserve the fork (as :func:`create` does)."""
     source = lookup.repository(db, source_ref)
     name = new.fork_name
     taken = db.scalar(select(Repository).where(Repository.repo_name == name))
@@ -286,10 +305,15 @@ def fork(
     if landing is None:
         raise failure
     creator = lookup.user(db, actor.user_id)
+    if reserve is not None:
+        if path_of(settings, name).exists():
+            raise failure
+        reserve.extend(plan.missing)
     group = repogroups.create_missing(db, actor, settings.repos, plan, creator)
     now = now_utc()
     repo = Repository(
         repo_name=name,
+        state="ready" if reserve is None else "pending",
         repo_type=source.repo_type,
         clone_uri=None,
         private=new.private,
@@ -310,6 +334,9 @@ def fork(
     else:
         repoperms.write_default_rows(db, actor, repo)
     follow(db, repo.repo_id, owner.user_id)
+    if reserve is not None:
+        db.flush()
+        return source, repo
     target = path_of(settings, name)
     origin = path_of(settings, source.repo_name)
     _make_on_disk(

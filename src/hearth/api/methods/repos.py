@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from hearth import tasks as background
 from hearth.api.declare import CALLER, Arg, Call, Kind, method
 from hearth.api.shapes import brief_user, member, repository
-from hearth.services import repogroups, repoperms, repos, repoviews
+from hearth.services import repogroups, repoperms, repos, repoviews, tasks
 from hearth.services.permissions import Level
 
 
@@ -83,6 +84,9 @@ def get_repos(call: Call, root: int | str | None, traverse: bool) -> list[dict[s
     ],
 )
 def create_repo(call: Call, **args: Any) -> dict[str, Any]:
+    if args["clone_uri"] and tasks.queued(call.settings):
+        new = repos.NewRepo(**args)
+        return background.queue_create(call.db, call.actor, call.settings, new, call.client_ip)
     repo = repos.create(
         call.db, call.actor, call.settings, repos.NewRepo(**args), client_ip=call.client_ip
     )
@@ -136,6 +140,11 @@ def update_repo(call: Call, repoid: int | str, **changes: Any) -> dict[str, Any]
     ],
 )
 def fork_repo(call: Call, repoid: int | str, **args: Any) -> dict[str, Any]:
+    if tasks.queued(call.settings):
+        new = repos.NewFork(**args)
+        return background.queue_fork(
+            call.db, call.actor, call.settings, repoid, new, call.client_ip
+        )
     source, fork = repos.fork(
         call.db, call.actor, call.settings, repoid, repos.NewFork(**args), client_ip=call.client_ip
     )
