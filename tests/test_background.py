@@ -56,6 +56,15 @@ class HearthWorker:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
 
+    @staticmethod
+    def kill_when(worker: HearthWorker, path: Path, timeout: float = 60) -> bool:
+        """SIGKILL ``worker`` as soon as ``path`` appears (a clone has started there)."""
+        deadline = time.monotonic() + timeout
+        while not path.exists() and time.monotonic() < deadline:
+            time.sleep(0.001)
+        worker.kill()
+        return path.exists()
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
@@ -156,7 +165,7 @@ def test_queued_create_failure_leaves_nothing(queued: tuple[LiveServer, HearthWo
     assert live.ok("create_repo", repo_name="deep/er/gone", repo_type="git")["task"] is None
 
 
-def _big_git_source(live: LiveServer, tmp_path: Path) -> None:
+def big_git_source(live: LiveServer, repos: Path, tmp_path: Path) -> None:
     """A git repository of many loose objects: a local fork hard-links each one, which takes long
     enough to be caught in the middle."""
     live.ok("create_repo", repo_name="big", repo_type="git")
@@ -169,7 +178,7 @@ def _big_git_source(live: LiveServer, tmp_path: Path) -> None:
             (folder / f"f{item}").write_text(f"{index} {item}\n")
     git(work, "add", "-A")
     git(work, "commit", "-q", "-m", "many files")
-    path = store(live) / "big"
+    path = repos / "big"
     run(["git", "--git-dir", str(path), "fetch", "-q", str(work), "master:master"])
     pack_dir = path / "objects" / "pack"
     for pack in list(pack_dir.glob("*.pack")):
@@ -187,7 +196,7 @@ def test_worker_killed_mid_fork_leaves_a_failed_task_and_nothing_half_made(
     queued: tuple[LiveServer, HearthWorker], tmp_path: Path
 ) -> None:
     live, worker = queued
-    _big_git_source(live, tmp_path)
+    big_git_source(live, store(live), tmp_path)
     caught = 0
     for attempt in range(6):
         fork_name = f"forks/f{attempt}"
@@ -199,11 +208,7 @@ def test_worker_killed_mid_fork_leaves_a_failed_task_and_nothing_half_made(
             "success": True,
             "task": task_id,
         }
-        scratch = store(live) / SCRATCH / task_id / "repo"
-        deadline = time.monotonic() + 60
-        while not scratch.exists() and time.monotonic() < deadline:
-            time.sleep(0.001)
-        worker.kill()
+        HearthWorker.kill_when(worker, store(live) / SCRATCH / task_id / "repo")
         task = wait_for(live, task_id)  # the lost task turns failed once task_lost_after passes
         if task["state"] == "done":  # the fork finished before the kill landed: a whole fork
             assert live.ok("get_repo", repoid=fork_name)["fork_of"] == "big"
