@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import shutil
 import signal
 import socket
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 WORKER_GRACE = 30.0
@@ -34,6 +36,17 @@ class ServeOptions:
     workers: int
     log_level: str
     log_config: dict[str, Any]
+    home: Path | None = None  # for the metrics directory
+
+
+def prepare_metrics(home: Path) -> None:
+    """Point prometheus-client's multi-process mode at an empty directory before any server
+    process imports it (``hearth/metrics.py``): the counts of a previous run must not be added
+    to this one's. An operator's own ``PROMETHEUS_MULTIPROC_DIR`` is used (and emptied) as is."""
+    target = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or home / "metrics")
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(target)
 
 
 def _config(options: ServeOptions) -> Any:
@@ -79,6 +92,8 @@ def _worker(options: ServeOptions) -> None:
 
 def serve(options: ServeOptions) -> None:
     """Serve until interrupted. Raises OSError when the address cannot be bound."""
+    if options.home is not None:
+        prepare_metrics(options.home)
     if options.workers <= 1:
         import uvicorn
 

@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from hearth.api import declare
 from hearth.api.declare import CALLER, Call, Method
 from hearth.errors import TEXTS, HearthError
+from hearth.metrics import API_METHOD
 from hearth.services import permissions
 from hearth.services.permissions import Actor
 from hearth.services.webviews import key_actor
@@ -187,6 +188,8 @@ class JsonRpcEndpoint:
         args = request["args"] if isinstance(request["args"], dict) else {}
         ip = self.client_ip(scope)
         decl = self._lookup_method(request["method"])
+        # the metrics label (hearth/metrics.py); unknown names are not labels (unbounded)
+        scope[API_METHOD] = decl.name if isinstance(decl, Method) else "(refused)"
         if decl.blocking:
             payload, authenticated = await run_in_threadpool(
                 self._call, decl, credential, args, reply_id, ip, scope

@@ -96,6 +96,7 @@ def serve(
         workers=workers or config.workers,
         log_level=config.log_level,
         log_config=log_config(config.log_level),
+        home=config.home,
     )
     try:
         run_server(options)
