@@ -84,6 +84,7 @@ class Settings:
     tasks_async: bool = False
     broker_url: str = ""
     task_lost_after: float = 60.0
+    shutdown_grace: float = 30.0
     pull_timeout: float = 600.0
     metrics_allowed_ips: tuple[str, ...] = ()
     repo_group_auto_create: bool = True
@@ -124,6 +125,7 @@ _CONVERTERS: dict[str, Callable[[str, Any], Any]] = {
     "tasks_async": _as_bool,
     "broker_url": lambda n, v: str(v).strip(),
     "task_lost_after": lambda n, v: _as_float(n, v, 2.0, 86400.0),
+    "shutdown_grace": lambda n, v: _as_float(n, v, 0.0, 86400.0),
     "pull_timeout": lambda n, v: _as_float(n, v, 1.0, 86400.0),
     "metrics_allowed_ips": _as_list,
     "repo_group_auto_create": _as_bool,

@@ -97,6 +97,7 @@ def serve(
         log_level=config.log_level,
         log_config=log_config(config.log_level),
         home=config.home,
+        shutdown_grace=config.shutdown_grace,
     )
     try:
         run_server(options)
