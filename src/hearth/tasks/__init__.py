@@ -389,7 +389,10 @@ def register(app: Celery, settings: Settings) -> None:
 
     @signals.worker_ready.connect(weak=False)
     def start_reaper(**_: Any) -> None:
+        from hearth.tasks import mirrorloop
+
         threading.Thread(target=_reaper, args=(database(), settings), daemon=True).start()
+        mirrorloop.start(database(), settings)
 
 
 def _reaper(database: Database, settings: Settings) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from hearth import tasks as background
 from hearth.api.declare import CALLER, Arg, Call, Kind, method
 from hearth.api.shapes import brief_user, member, repository
-from hearth.services import repogroups, repoperms, repos, repoviews, tasks
+from hearth.services import mirrors, repogroups, repoperms, repos, repoviews, tasks
 from hearth.services.permissions import Level
 
 
@@ -48,6 +48,7 @@ def get_repo(
         *({**member(m), "origin": "permission"} for m in rows),
     ]
     out["followers"] = [brief_user(u) for u in repoviews.followers(call.db, repo.repo_id)]
+    out.update(mirrors.describe(repo))  # Hearth's extra keys: the mirror schedule and outcome
     return out
 
 
@@ -114,10 +115,15 @@ def create_repo(call: Call, **args: Any) -> dict[str, Any]:
         Arg("enable_statistics", Kind.BOOL, None),
         Arg("enable_downloads", Kind.BOOL, None),
         Arg("enable_locking", Kind.BOOL, None),
+        Arg("pull_interval", Kind.INT, None),
     ],
 )
-def update_repo(call: Call, repoid: int | str, **changes: Any) -> dict[str, Any]:
+def update_repo(
+    call: Call, repoid: int | str, pull_interval: int | None, **changes: Any
+) -> dict[str, Any]:
     repo = repos.update(call.db, call.actor, call.settings, repoid, changes)
+    if pull_interval is not None:  # after update: a clone_uri given in the same call counts
+        mirrors.set_interval(call.db, call.actor, repo.repo_id, pull_interval)
     return {
         "msg": f"updated repo ID:{repo.repo_id} {repo.repo_name}",
         "repository": render(call, repo),
