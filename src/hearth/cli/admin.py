@@ -13,7 +13,8 @@ in a module of its own —
 * ``admin`` (``api-key USER``, ``create-user``, ``set-password``, ``ip-rule``: the older spellings,
   which stay; ``purge-deleted``): ``cli/admin_group.py``;
 * ``doctor``: ``cli/doctor.py``;
-* ``worker`` (Celery's worker, options passed through): ``cli/worker.py``.
+* ``worker`` (Celery's worker, options passed through): ``cli/worker.py``;
+* ``admin migrate-db --to postgresql://…`` (move the database): ``cli/migrate_db.py``.
 
 Each takes ``--json`` for scripts (pure JSON on stdout) and prints tables for people otherwise; a
 failure is one line on stderr and a non-zero exit status (``cli/admin_context.py``). The decisions
@@ -32,6 +33,7 @@ from hearth.cli.admin_keys import key_app
 from hearth.cli.admin_repos import repo_app
 from hearth.cli.admin_users import user_app
 from hearth.cli.doctor import doctor
+from hearth.cli.migrate_db import migrate_db
 from hearth.cli.worker import WORKER_CONTEXT, worker
 from hearth.db.session import Database
 from hearth.services import bootstrap
@@ -109,6 +111,7 @@ def serve(
 
 app.command()(doctor)
 app.command(context_settings=WORKER_CONTEXT)(worker)
+admin_app.command("migrate-db")(migrate_db)
 
 
 def main() -> None:
