@@ -35,6 +35,6 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         Mount("/", app=RepositoryRouter(runtime)),
     ]
     app = Starlette(routes=routes)
-    app.add_middleware(MetricsMiddleware)
+    app.add_middleware(MetricsMiddleware, address=runtime.client_address)
     app.state.runtime = runtime
     return app

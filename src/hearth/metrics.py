@@ -17,10 +17,16 @@ the scope under :data:`API_METHOD`), ``git``, ``hg``, ``page`` (``/_admin/…``)
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from prometheus_client import Counter, Histogram
+
+from hearth.logs import mask_secrets
+
+ACCESS = logging.getLogger("hearth.access")
 
 API_METHOD = "hearth.api_method"
 DIRECT_SENT = "hearth.direct_sent"
@@ -73,10 +79,16 @@ def classify(scope: dict[str, Any]) -> tuple[str, str | None, str | None, bool]:
 
 
 class MetricsMiddleware:
-    """Counts every HTTP request (see the module docstring)."""
+    """Counts every HTTP request (see the module docstring) and writes its access-log line.
 
-    def __init__(self, app: Any) -> None:
+    The line (logger ``hearth.access``) names the client as every rule sees it (``address``:
+    the TCP peer, or ``remote_addr_header`` behind a proxy — uvicorn's own access log, which
+    would name the proxy, is off), the request with keys masked, the status, the bytes sent and
+    the duration, and for an API call its method."""
+
+    def __init__(self, app: Any, address: Callable[[dict[str, Any]], str] | None = None) -> None:
         self.app = app
+        self.address = address
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -115,3 +127,16 @@ class MetricsMiddleware:
                 out = sent + int(scope.get(DIRECT_SENT, 0))
                 VCS_BYTES.labels(vcs, operation, "sent").inc(out)
                 VCS_BYTES.labels(vcs, operation, "received").inc(received)
+            if ACCESS.isEnabledFor(logging.INFO):
+                query = scope.get("query_string", b"").decode("latin-1")
+                target = scope.get("path", "") + ("?" + query if query else "")
+                ACCESS.info(
+                    '%s "%s %s" %d %d %.3fs%s',
+                    self.address(scope) if self.address else (scope.get("client") or ("-",))[0],
+                    scope.get("method", ""),
+                    mask_secrets(target),
+                    status,
+                    sent + int(scope.get(DIRECT_SENT, 0)),
+                    time.perf_counter() - started,
+                    f" method={method}" if method else "",
+                )

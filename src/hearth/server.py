@@ -75,6 +75,7 @@ def _config(options: ServeOptions) -> Any:
         http="hearth.smarthttp.direct:DirectProtocol",
         log_config=options.log_config,
         log_level=options.log_level,
+        access_log=False,  # hearth.access writes the line, with the client as the rules see it
         timeout_keep_alive=30,
         # SIGTERM: stop accepting, let running requests (a long clone) finish for this long
         timeout_graceful_shutdown=max(1, round(options.shutdown_grace)),
