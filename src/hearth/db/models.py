@@ -320,3 +320,13 @@ class Task(Base):
     # what the task was asked (to undo it if its worker is lost) and its worker's last sign of life
     args: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     heartbeat_on: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class AuthFailure(Base):
+    """One failed authentication, counted by every server process (``services/failures.py``)."""
+
+    __tablename__ = "auth_failures"
+
+    failure_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    failed_on: Mapped[datetime] = mapped_column(DateTime, index=True)

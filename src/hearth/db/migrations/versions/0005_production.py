@@ -7,7 +7,8 @@ Create Date: 2026-12-03 06:10:00
 ``tasks.args`` keeps what a task was asked to do, so whoever finds it lost (its worker stopped
 beating) can undo what it had started; ``tasks.heartbeat_on`` is the last sign of life of the
 worker running it. The ``mirror_*`` columns schedule and record the periodic pull of a repository
-with a ``clone_uri`` (issue 18, "Mirrors").
+with a ``clone_uri`` (issue 18, "Mirrors"). ``auth_failures`` lets every server process count
+the same authentication failures.
 """
 
 from __future__ import annotations
@@ -22,6 +23,15 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "auth_failures",
+        sa.Column("failure_id", sa.Integer(), nullable=False),
+        sa.Column("address", sa.String(length=64), nullable=False),
+        sa.Column("failed_on", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("failure_id", name=op.f("pk_auth_failures")),
+    )
+    op.create_index(op.f("ix_auth_failures_address"), "auth_failures", ["address"])
+    op.create_index(op.f("ix_auth_failures_failed_on"), "auth_failures", ["failed_on"])
     with op.batch_alter_table("tasks") as batch:
         batch.add_column(sa.Column("args", sa.JSON(), nullable=True))
         batch.add_column(sa.Column("heartbeat_on", sa.DateTime(), nullable=True))
@@ -48,3 +58,4 @@ def downgrade() -> None:
     with op.batch_alter_table("tasks") as batch:
         batch.drop_column("heartbeat_on")
         batch.drop_column("args")
+    op.drop_table("auth_failures")
