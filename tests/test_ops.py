@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+import time
 from pathlib import Path
 
 import httpx
@@ -121,3 +123,33 @@ def test_metrics_loopback_only_unless_allowed(make_server) -> None:
     assert opened.client.get("/_admin/metrics", headers=outside).status_code == 200
     other = {"X-Forwarded-For": "198.51.100.1"}
     assert opened.client.get("/_admin/metrics", headers=other).status_code == 403
+
+
+def test_json_access_log(make_server) -> None:
+    live = make_server(log_format="json", log_level="info", remote_addr_header="X-Real-IP")
+    live.client.post(
+        "/_admin/api?api_key=secret-in-query",
+        json={"id": 1, "api_key": live.admin_key, "method": "get_ip", "args": {}},
+        headers={"X-Real-IP": "192.0.2.44"},
+    )
+    live.client.get("/_admin/health")
+
+    def access_lines() -> list[dict]:
+        text = live.log.read_text()
+        lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+        return [line for line in lines if line["logger"] == "hearth.access"]
+
+    # the line is written once the answer is out: wait for it a little
+    deadline = time.monotonic() + 10
+    while len(access_lines()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    access = access_lines()
+    api = [line for line in access if line.get("api_method") == "get_ip"]
+    assert len(api) == 1, access
+    assert api[0]["client"] == "192.0.2.44"
+    assert api[0]["status"] == 200 and api[0]["kind"] == "api"
+    assert api[0]["request"] == "POST /_admin/api?api_key=*****"
+    assert isinstance(api[0]["duration"], float) and api[0]["bytes"] > 0
+    assert any(line["request"] == "GET /_admin/health" for line in access)
+    text = live.log.read_text()
+    assert "secret-in-query" not in text and live.admin_key not in text

@@ -106,6 +106,7 @@ class Settings:
     git_path: str = "git"
     auth_failure_delay_max: float = 3.0
     log_level: str = "info"
+    log_format: str = "text"
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -147,6 +148,7 @@ _CONVERTERS: dict[str, Callable[[str, Any], Any]] = {
     "git_path": lambda n, v: str(v),
     "auth_failure_delay_max": lambda n, v: _as_float(n, v, 0.0, 60.0),
     "log_level": lambda n, v: str(v).lower(),
+    "log_format": lambda n, v: str(v).lower(),
 }
 _PATHS = ("home", "database_url", "repos")
 SETTING_NAMES: tuple[str, ...] = (*_PATHS, *_CONVERTERS)
@@ -173,6 +175,8 @@ def _validate(settings: Settings) -> None:
         raise ConfigError(
             f"log_level: expected one of critical, error, warning, info, debug, got {settings.log_level!r}"
         )
+    if settings.log_format not in ("text", "json"):
+        raise ConfigError(f"log_format: expected text or json, got {settings.log_format!r}")
     if not (
         settings.database_url.startswith("sqlite") or settings.database_url.startswith("postgresql")
     ):

@@ -130,13 +130,21 @@ class MetricsMiddleware:
             if ACCESS.isEnabledFor(logging.INFO):
                 query = scope.get("query_string", b"").decode("latin-1")
                 target = scope.get("path", "") + ("?" + query if query else "")
+                client = self.address(scope) if self.address else (scope.get("client") or ("-",))[0]
+                request = f"{scope.get('method', '')} {mask_secrets(target)}"
+                size = sent + int(scope.get(DIRECT_SENT, 0))
+                took = round(time.perf_counter() - started, 4)
+                fields = {"client": client, "request": request, "status": status}
+                fields |= {"bytes": size, "duration": took, "kind": kind}
+                if method:
+                    fields["api_method"] = method
                 ACCESS.info(
-                    '%s "%s %s" %d %d %.3fs%s',
-                    self.address(scope) if self.address else (scope.get("client") or ("-",))[0],
-                    scope.get("method", ""),
-                    mask_secrets(target),
+                    '%s "%s" %d %d %.3fs%s',
+                    client,
+                    request,
                     status,
-                    sent + int(scope.get(DIRECT_SENT, 0)),
-                    time.perf_counter() - started,
+                    size,
+                    took,
                     f" method={method}" if method else "",
+                    extra=fields,
                 )

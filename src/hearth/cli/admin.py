@@ -97,7 +97,7 @@ def serve(
         port=config.port if port is None else port,
         workers=workers or config.workers,
         log_level=config.log_level,
-        log_config=log_config(config.log_level),
+        log_config=log_config(config.log_level, config.log_format),
         home=config.home,
         shutdown_grace=config.shutdown_grace,
     )
