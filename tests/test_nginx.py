@@ -215,6 +215,10 @@ def test_behind_nginx(front: tuple[Cluster, Nginx], tmp_path: Path) -> None:
     logs = "".join(s.log.read_text(errors="replace") for s in cluster.servers)
     assert re.search(r'127\.0\.0\.1 "POST /_admin/api" 200', logs)
     assert re.search(r'127\.0\.0\.1 "(GET|POST) /big-git[^"]*" 200', logs)
+    push = (
+        rf'127\.0\.0\.1 "POST /big-git/git-receive-pack" 200 \d+ [\d.]+s user={login} repo=big-git'
+    )
+    assert re.search(push, logs), "the push's access line names the user and the repository"
     assert PROXY_ADDRESS not in logs
     assert key not in logs and one.admin_key not in logs
     # both servers took part

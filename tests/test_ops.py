@@ -148,6 +148,7 @@ def test_json_access_log(make_server) -> None:
     assert len(api) == 1, access
     assert api[0]["client"] == "192.0.2.44"
     assert api[0]["status"] == 200 and api[0]["kind"] == "api"
+    assert api[0]["user"] == "admin" and api[0]["repository"] is None
     assert api[0]["request"] == "POST /_admin/api?api_key=*****"
     assert isinstance(api[0]["duration"], float) and api[0]["bytes"] > 0
     assert any(line["request"] == "GET /_admin/health" for line in access)

@@ -33,7 +33,9 @@ class MaskSecrets(logging.Filter):
 
 
 #: the structured fields a record may carry (``extra=``), copied into the JSON line
-FIELDS = ("client", "request", "status", "bytes", "duration", "api_method", "kind")
+FIELDS = (
+    "client", "request", "status", "bytes", "duration", "kind", "api_method", "user", "repository",
+)  # fmt: skip
 
 
 class JsonFormatter(logging.Formatter):

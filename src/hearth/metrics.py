@@ -31,6 +31,8 @@ ACCESS = logging.getLogger("hearth.access")
 API_METHOD = "hearth.api_method"
 DIRECT_SENT = "hearth.direct_sent"
 DIRECT_STATUS = "hearth.direct_status"
+ACCESS_USER = "hearth.user"  # who was served, left in the scope by the API and smart HTTP
+ACCESS_REPO = "hearth.repo"  # the repository the router resolved
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 REQUESTS = Counter("hearth_requests_total", "HTTP requests answered", ["kind", "method", "status"])
@@ -83,8 +85,8 @@ class MetricsMiddleware:
 
     The line (logger ``hearth.access``) names the client as every rule sees it (``address``:
     the TCP peer, or ``remote_addr_header`` behind a proxy — uvicorn's own access log, which
-    would name the proxy, is off), the request with keys masked, the status, the bytes sent and
-    the duration, and for an API call its method."""
+    would name the proxy, is off), the request with keys masked, the status, the bytes sent, the
+    duration, the user served and the repository, and for an API call its method."""
 
     def __init__(self, app: Any, address: Callable[[dict[str, Any]], str] | None = None) -> None:
         self.app = app
@@ -138,13 +140,17 @@ class MetricsMiddleware:
                 fields |= {"bytes": size, "duration": took, "kind": kind}
                 if method:
                     fields["api_method"] = method
+                user, repo = scope.get(ACCESS_USER), scope.get(ACCESS_REPO)
+                fields |= {"user": user, "repository": repo}
                 ACCESS.info(
-                    '%s "%s" %d %d %.3fs%s',
+                    '%s "%s" %d %d %.3fs user=%s repo=%s%s',
                     client,
                     request,
                     status,
                     size,
                     took,
+                    user or "-",
+                    repo or "-",
                     f" method={method}" if method else "",
                     extra=fields,
                 )

@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from hearth.api import declare
 from hearth.api.declare import CALLER, Call, Method
 from hearth.errors import TEXTS, HearthError
-from hearth.metrics import API_METHOD
+from hearth.metrics import ACCESS_USER, API_METHOD
 from hearth.services import permissions
 from hearth.services.permissions import Actor
 from hearth.services.webviews import key_actor
@@ -244,6 +244,7 @@ class JsonRpcEndpoint:
                 actor = key_actor(db, credential, "api", ip, runtime.default_user_id())
                 if actor is None:
                     return encode_reply(reply_id, None, TEXTS["invalid_api_key"]), False
+                scope[ACCESS_USER] = actor.username  # for the access log (hearth/metrics.py)
                 if isinstance(decl, _Deferred):
                     text = TEXTS[decl.code].format(**decl.params)
                     return encode_reply(reply_id, None, text), True

@@ -33,6 +33,7 @@ from starlette.concurrency import run_in_threadpool
 
 from hearth.db.models import Repository
 from hearth.errors import TEXTS
+from hearth.metrics import ACCESS_USER
 from hearth.services import vcsauth
 from hearth.services.vcsauth import Access, Credentials, Decision, Outcome
 from hearth.smarthttp import reasons
@@ -112,6 +113,8 @@ async def authorize(
     if outcome is Outcome.LOGIN_REQUIRED and malformed:
         outcome = Outcome.BAD_CREDENTIALS
     if outcome is Outcome.SERVE:
+        if decision.actor is not None:  # for the access log (hearth/metrics.py)
+            scope[ACCESS_USER] = decision.actor.username
         return decision
     if outcome is Outcome.BAD_CREDENTIALS:
         await runtime.throttle.failed(address)
