@@ -50,6 +50,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/repos.py
 	$(BIN)/python bench/views.py
 	$(BIN)/python bench/clone.py
+	$(BIN)/python bench/scale.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

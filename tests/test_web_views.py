@@ -343,7 +343,7 @@ def test_keys_never_reach_the_log(farm: LiveServer, farm_sites: dict[str, Site])
         assert get(farm, private["feed:rss"], key, "auth_token").status_code in (200, 404)
     assert get(farm, view_urls(unique("gone"), site.ids)["files:raw"], people.reader_key).is_error
     log = farm.log.read_text()
-    assert "uvicorn.access" in log and "api_key=*****" in log and "auth_token=*****" in log
+    assert "hearth.access" in log and "api_key=*****" in log and "auth_token=*****" in log
     for key in used:
         assert key not in log
 

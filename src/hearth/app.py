@@ -15,13 +15,14 @@ from starlette.routing import Mount, Route
 from hearth.api import methods  # noqa: F401  (registers every method)
 from hearth.api.jsonrpc import JsonRpcEndpoint
 from hearth.config import Settings
+from hearth.metrics import MetricsMiddleware
 from hearth.routing import RepositoryRouter
 from hearth.runtime import Runtime
 from hearth.slashes import MergeSlashes
 from hearth.smarthttp import reasons
 from hearth.ssh.server import SshServer
+from hearth.web import ops, site
 from hearth.web import routes as web_routes
-from hearth.web import site
 
 log = logging.getLogger("hearth")
 
@@ -33,6 +34,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
     routes = [
         Route("/_admin/api", api, methods=None),
         Route("/_admin/api/", api, methods=None),
+        Route("/_admin/health", ops.Health(runtime), methods=["GET", "HEAD"]),
+        Route("/_admin/metrics", ops.Metrics(runtime), methods=["GET"]),
         *web_routes.routes(runtime),
         *site.routes(runtime),
         Mount("/", app=RepositoryRouter(runtime)),
@@ -52,5 +55,6 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
                 await ssh.close()
 
     app = Starlette(routes=routes, middleware=[Middleware(MergeSlashes)], lifespan=lifespan)
+    app.add_middleware(MetricsMiddleware, address=runtime.client_address)
     app.state.runtime = runtime
     return app

@@ -84,6 +84,10 @@ class Settings:
     remote_addr_header: str = ""
     tasks_async: bool = False
     broker_url: str = ""
+    task_lost_after: float = 60.0
+    shutdown_grace: float = 30.0
+    pull_timeout: float = 600.0
+    metrics_allowed_ips: tuple[str, ...] = ()
     repo_group_auto_create: bool = True
     default_repo_type: str = "hg"
     default_branch: str = "main"
@@ -108,6 +112,7 @@ class Settings:
     ssh_port: int = 0
     ssh_user: str = "hearth"
     ssh_authorized_keys_file: Path | None = None
+    log_format: str = "text"
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -126,6 +131,10 @@ _CONVERTERS: dict[str, Callable[[str, Any], Any]] = {
     "remote_addr_header": lambda n, v: str(v).strip(),
     "tasks_async": _as_bool,
     "broker_url": lambda n, v: str(v).strip(),
+    "task_lost_after": lambda n, v: _as_float(n, v, 2.0, 86400.0),
+    "shutdown_grace": lambda n, v: _as_float(n, v, 0.0, 86400.0),
+    "pull_timeout": lambda n, v: _as_float(n, v, 1.0, 86400.0),
+    "metrics_allowed_ips": _as_list,
     "repo_group_auto_create": _as_bool,
     "default_repo_type": lambda n, v: str(v),
     "default_branch": lambda n, v: str(v).strip(),
@@ -152,6 +161,7 @@ _CONVERTERS: dict[str, Callable[[str, Any], Any]] = {
     "ssh_authorized_keys_file": lambda n, v: (
         Path(str(v)).expanduser().resolve() if str(v) else None
     ),
+    "log_format": lambda n, v: str(v).lower(),
 }
 _PATHS = ("home", "database_url", "repos")
 SETTING_NAMES: tuple[str, ...] = (*_PATHS, *_CONVERTERS)
@@ -185,6 +195,8 @@ def _validate(settings: Settings) -> None:
         raise ConfigError(
             f"log_level: expected one of critical, error, warning, info, debug, got {settings.log_level!r}"
         )
+    if settings.log_format not in ("text", "json"):
+        raise ConfigError(f"log_format: expected text or json, got {settings.log_format!r}")
     if not (
         settings.database_url.startswith("sqlite") or settings.database_url.startswith("postgresql")
     ):

@@ -30,6 +30,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
 from hearth.errors import TEXTS
+from hearth.metrics import ACCESS_REPO
 from hearth.services import lookup
 from hearth.services.lookup import RepoRef
 from hearth.smarthttp import answers, gitproto, hgproto
@@ -61,6 +62,8 @@ class RepositoryRouter:
         query = scope.get("query_string", b"")
         found = await run_in_threadpool(self._resolve, path) if path else None
         repo, rest = found if found is not None else (None, "")
+        if repo is not None:
+            scope[ACCESS_REPO] = repo.repo_name  # for the access log (hearth/metrics.py)
 
         split = gitproto.split_git_path(path)
         if split is not None:

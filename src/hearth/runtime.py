@@ -13,7 +13,7 @@ from starlette.types import Scope
 from hearth import __version__
 from hearth.config import Settings
 from hearth.db.session import Database
-from hearth.services import bootstrap
+from hearth.services import bootstrap, failures
 from hearth.services.vcsauth import VerifiedPasswords
 from hearth.throttle import FailureThrottle
 
@@ -30,7 +30,10 @@ class Runtime:
     def __init__(self, settings: Settings, database: Database | None = None) -> None:
         self.settings = settings
         self.database = database or Database(settings.database_url)
-        self.throttle = FailureThrottle(cap=settings.auth_failure_delay_max)
+        # failures counted in the database: by every server process together (issue 18)
+        self.throttle = FailureThrottle(
+            cap=settings.auth_failure_delay_max, counter=failures.counter(self.database)
+        )
         #: recent successful clone/push password checks (a clone is several requests)
         self.passwords = VerifiedPasswords()
         self._default_user_id: int | None = None

@@ -8,23 +8,38 @@ clients ended up on one worker while the other idled (``bench/api.py``, 2 worker
 every worker binds its own socket to the same address with ``SO_REUSEPORT``, and the kernel
 spreads new connections across them evenly.
 
-The parent binds the address first (without listening), so an address in use is reported at
-start with one clear line; it then supervises: a worker that dies is started again, and
-SIGTERM/SIGINT stop every worker gracefully.
+The parent makes those sockets (one per worker slot, listening) and hands each to its worker, so
+an address in use is reported at start with one clear line, and a socket outlives the worker
+using it. It then supervises:
+
+* a worker that dies is started again on its slot's socket;
+* SIGTERM/SIGINT: the parent closes its copies of the sockets and every worker stops accepting
+  (uvicorn's graceful shutdown), lets running requests — clones and pushes included — finish
+  for up to ``shutdown_grace`` seconds, and exits;
+* SIGHUP: a rolling restart without dropping a connection. For each slot a new worker (new
+  code, new settings) starts on the same socket, and once it listens the old one is stopped
+  gracefully. The socket and its queue of not-yet-accepted connections never close, so a client
+  connecting meanwhile waits in that queue instead of being reset (closing a ``SO_REUSEPORT``
+  socket would reset the connections queued on it).
+
+``--workers 1`` is one worker under the same parent, so it reloads the same way.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import shutil
 import signal
 import socket
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 WORKER_GRACE = 30.0
-"""Seconds a worker gets to finish its requests after SIGTERM before it is killed."""
+"""Seconds a new worker gets to start listening during a reload before the old one stops anyway,
+and the default of setting ``shutdown_grace``."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +49,18 @@ class ServeOptions:
     workers: int
     log_level: str
     log_config: dict[str, Any]
+    home: Path | None = None  # for the metrics directory
+    shutdown_grace: float = WORKER_GRACE
+
+
+def prepare_metrics(home: Path) -> None:
+    """Point prometheus-client's multi-process mode at an empty directory before any server
+    process imports it (``hearth/metrics.py``): the counts of a previous run must not be added
+    to this one's. An operator's own ``PROMETHEUS_MULTIPROC_DIR`` is used (and emptied) as is."""
+    target = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or home / "metrics")
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(target)
 
 
 def _config(options: ServeOptions) -> Any:
@@ -48,7 +75,10 @@ def _config(options: ServeOptions) -> Any:
         http="hearth.smarthttp.direct:DirectProtocol",
         log_config=options.log_config,
         log_level=options.log_level,
+        access_log=False,  # hearth.access writes the line, with the client as the rules see it
         timeout_keep_alive=30,
+        # SIGTERM: stop accepting, let running requests (a long clone) finish for this long
+        timeout_graceful_shutdown=max(1, round(options.shutdown_grace)),
         # client addresses come from the TCP peer unless setting remote_addr_header says so
         proxy_headers=False,
     )
@@ -74,69 +104,94 @@ def announcement(host: str, port: int) -> str:
     return f"Hearth serving on http://{netloc} (API: http://{netloc}/_admin/api)"
 
 
-def _run(options: ServeOptions, sock: socket.socket, announce: bool) -> None:
-    """uvicorn on ``sock``; with ``announce``, :func:`announcement` on stdout once the app has
-    started and accepts connections."""
+def _worker(options: ServeOptions, sock: socket.socket, ready: Any) -> None:
+    import threading
+
     import uvicorn
 
-    class Server(uvicorn.Server):
-        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-            await super().startup(sockets=sockets)
-            if announce and self.started:
-                print(announcement(options.host, sock.getsockname()[1]), flush=True)
+    server = uvicorn.Server(_config(options))
 
-    Server(_config(options)).run(sockets=[sock])
+    def announce() -> None:  # the parent stops the worker this one replaces once it listens
+        while not server.started and not server.should_exit:
+            time.sleep(0.05)
+        ready.set()
+
+    threading.Thread(target=announce, daemon=True).start()
+    server.run(sockets=[sock])
 
 
-def _worker(options: ServeOptions, announce: bool) -> None:
-    sock = _socket(options.host, options.port)
+def _listening(host: str, port: int) -> socket.socket:
+    sock = _socket(host, port)
     sock.listen(2048)
     sock.set_inheritable(True)
-    _run(options, sock, announce)
+    return sock
 
 
 def serve(options: ServeOptions) -> None:
-    """Serve until interrupted. Raises OSError when the address cannot be bound."""
-    if options.workers <= 1:
-        sock = _socket(options.host, options.port, reuse_port=False)
-        sock.listen(2048)
-        _run(options, sock, announce=True)
-        return
-    guard = _socket(options.host, options.port)  # fails now if the address is taken
+    """Serve until SIGTERM/SIGINT (see the module docstring). Raises OSError when the address
+    cannot be bound."""
+    sockets = [_listening(options.host, options.port)]  # fails now if the address is taken
+    sockets += [_listening(options.host, options.port) for _ in range(options.workers - 1)]
+    if options.home is not None:
+        prepare_metrics(options.home)
     context = multiprocessing.get_context("spawn")
     stopping = False
-    announced = False
+    reloads = 0
 
-    def start() -> Any:
-        nonlocal announced
-        # the first worker says where the server listens; a restarted one says nothing
-        process = context.Process(target=_worker, args=(options, not announced), daemon=False)
-        announced = True
+    def start(slot: int) -> Any:
+        ready = context.Event()
+        process = context.Process(target=_worker, args=(options, sockets[slot], ready))
         process.start()
+        process.ready = ready  # type: ignore[attr-defined]
         return process
 
     def stop(signum: int, _frame: Any) -> None:
         nonlocal stopping
         stopping = True
 
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
-    processes = [start() for _ in range(options.workers)]
+    def reload(signum: int, _frame: Any) -> None:
+        nonlocal reloads
+        reloads += 1
+
+    handlers = {signal.SIGTERM: stop, signal.SIGINT: stop, signal.SIGHUP: reload}
+    previous = {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}
+    processes = [start(slot) for slot in range(options.workers)]
+    retiring: list[Any] = []
+    announced = False
     try:
         while not stopping:
             time.sleep(0.2)
-            for index, process in enumerate(processes):
+            if not announced and any(p.ready.is_set() for p in processes):
+                # once, when the first worker listens (uvicorn prints none for given sockets)
+                print(announcement(options.host, sockets[0].getsockname()[1]), flush=True)
+                announced = True
+            if reloads:
+                reloads = 0
+                for slot, old in enumerate(processes):
+                    new = start(slot)
+                    new.ready.wait(WORKER_GRACE)
+                    processes[slot] = new
+                    _terminate(old)
+                    retiring.append(old)
+            retiring = [p for p in retiring if p.is_alive()]
+            for slot, process in enumerate(processes):
                 if not process.is_alive() and not stopping:
-                    processes[index] = start()
+                    processes[slot] = start(slot)
     finally:
-        for process in processes:
-            if process.is_alive() and process.pid is not None:
-                os.kill(process.pid, signal.SIGTERM)
-        deadline = time.monotonic() + WORKER_GRACE
-        for process in processes:
+        for sock in sockets:
+            sock.close()  # the workers' copies stay open until each has stopped accepting
+        for process in [*processes, *retiring]:
+            _terminate(process)
+        deadline = time.monotonic() + options.shutdown_grace + 5
+        for process in [*processes, *retiring]:
             process.join(max(0.0, deadline - time.monotonic()))
             if process.is_alive():
                 process.kill()
                 process.join()
-        guard.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _terminate(process: Any) -> None:
+    if process.is_alive() and process.pid is not None:
+        os.kill(process.pid, signal.SIGTERM)

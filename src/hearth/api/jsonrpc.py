@@ -23,6 +23,7 @@ from starlette.types import Receive, Scope, Send
 from hearth.api import declare
 from hearth.api.declare import CALLER, Call, Method
 from hearth.errors import TEXTS, HearthError
+from hearth.metrics import ACCESS_USER, API_METHOD
 from hearth.services import permissions
 from hearth.services.permissions import Actor
 from hearth.services.webcontent import key_actor
@@ -194,6 +195,8 @@ class JsonRpcEndpoint:
         args = request["args"] if isinstance(request["args"], dict) else {}
         ip = self.client_ip(scope)
         decl = self._lookup_method(request["method"])
+        # the metrics label (hearth/metrics.py); unknown names are not labels (unbounded)
+        scope[API_METHOD] = decl.name if isinstance(decl, Method) else "(refused)"
         if decl.blocking:
             payload, authenticated = await run_in_threadpool(
                 self._call, decl, credential, args, reply_id, ip, scope
@@ -247,6 +250,7 @@ class JsonRpcEndpoint:
                 actor = key_actor(db, credential, "api", ip, runtime.default_user_id())
                 if actor is None:
                     return encode_reply(reply_id, None, TEXTS["invalid_api_key"]), False
+                scope[ACCESS_USER] = actor.username  # for the access log (hearth/metrics.py)
                 if isinstance(decl, _Deferred):
                     text = TEXTS[decl.code].format(**decl.params)
                     return encode_reply(reply_id, None, text), True

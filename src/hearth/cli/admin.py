@@ -19,6 +19,8 @@ in a module of its own —
 * ``doctor``: ``cli/doctor.py``;
 * ``user ssh-key`` (add, list, remove), ``ssh-keys`` and ``ssh-serve`` (OpenSSH's
   ``AuthorizedKeysCommand`` and forced command): ``cli/admin_ssh.py``.
+* ``worker`` (Celery's worker, options passed through): ``cli/worker.py``;
+* ``admin migrate-db --to postgresql://…`` (move the database): ``cli/migrate_db.py``.
 
 Each takes ``--json`` for scripts (pure JSON on stdout) and prints tables for people otherwise; a
 failure is one line on stderr and a non-zero exit status (``cli/admin_context.py``). The decisions
@@ -40,6 +42,8 @@ from hearth.cli.admin_repos import repo_app
 from hearth.cli.admin_ssh import ssh_authorized_keys, ssh_key_app, ssh_keys, ssh_serve
 from hearth.cli.admin_users import user_app
 from hearth.cli.doctor import doctor
+from hearth.cli.migrate_db import migrate_db
+from hearth.cli.worker import WORKER_CONTEXT, worker
 from hearth.db.session import Database
 from hearth.services import bootstrap, viewnames
 
@@ -111,7 +115,9 @@ def serve(
         port=config.port if port is None else port,
         workers=workers or config.workers,
         log_level=config.log_level,
-        log_config=log_config(config.log_level),
+        log_config=log_config(config.log_level, config.log_format),
+        home=config.home,
+        shutdown_grace=config.shutdown_grace,
     )
     try:
         run_server(options)
@@ -122,6 +128,8 @@ def serve(
 
 
 app.command()(doctor)
+app.command(context_settings=WORKER_CONTEXT)(worker)
+admin_app.command("migrate-db")(migrate_db)
 
 
 def main() -> None:

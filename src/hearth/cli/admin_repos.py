@@ -23,7 +23,7 @@ from hearth.cli.admin_context import acting_admin, connect, fail, settings
 from hearth.cli.admin_output import JsonFlag, plain, print_json, show, table, yes
 from hearth.config import Settings
 from hearth.errors import enum_error
-from hearth.services import repolisting, repos, rescan
+from hearth.services import mirrors, repolisting, repos, rescan
 from hearth.services.permissions import Level
 from hearth.shapes import repository
 
@@ -239,3 +239,39 @@ def repo_delete(
         print_json({"msg": msg, "success": True, "repo_name": deleted, "forks": count})
     else:
         typer.echo(msg)
+
+
+@repo_app.command("mirror")
+def repo_mirror(
+    name: Annotated[str, typer.Argument(help="The repository (it needs a clone_uri).")],
+    interval: Annotated[
+        int | None,
+        typer.Option(help="Pull every INTERVAL seconds; 0 stops mirroring. Omit to show."),
+    ] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Show or set the pull interval of a mirror, and its last success, error and duration."""
+    config = settings()
+    with connect(config) as (_database, db):
+        actor = acting_admin(db)
+        if interval is not None:
+            repo = mirrors.set_interval(db, actor, name, interval)
+        else:
+            repo = repos.find(db, actor, name, Level.ADMIN)
+        shown = {"repo_name": repo.repo_name, "clone_uri": repo.clone_uri, **mirrors.describe(repo)}
+    if json_output:
+        print_json(shown)
+        return
+    state = shown["mirror"]
+    if state is None:
+        typer.echo(f"{shown['repo_name']}: not mirrored")
+        return
+    typer.echo(f"{shown['repo_name']}: pulled every {shown['pull_interval']} s")
+    for label, key in (
+        ("last success", "last_success"),
+        ("last error", "last_error"),
+        ("last error at", "last_error_on"),
+        ("duration (s)", "duration"),
+        ("next pull", "next_pull"),
+    ):
+        typer.echo(f"  {label}: {state[key] if state[key] is not None else '-'}")

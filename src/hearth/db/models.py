@@ -186,6 +186,13 @@ class Repository(Base):
     changeset_cache: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     # "ready", or "pending" while a queued create/fork reserves the name
     state: Mapped[str] = mapped_column(String(16), default="ready")
+    # mirrors (a clone_uri pulled every pull_interval seconds; migration 0005)
+    pull_interval: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    mirror_next_on: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    mirror_success_on: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    mirror_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    mirror_error_on: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    mirror_duration: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class RepoUserPerm(Base):
@@ -312,6 +319,19 @@ class Task(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_on: Mapped[datetime] = mapped_column(DateTime)
     finished_on: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # what the task was asked (to undo it if its worker is lost) and its worker's last sign of life
+    args: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    heartbeat_on: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class AuthFailure(Base):
+    """One failed authentication, counted by every server process (``services/failures.py``)."""
+
+    __tablename__ = "auth_failures"
+
+    failure_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    failed_on: Mapped[datetime] = mapped_column(DateTime, index=True)
 
 
 class PullRequest(Base):

@@ -72,11 +72,11 @@ def prepare(
     return PullPlan(repo.repo_id, repo.repo_name, repo.repo_type, path, source)
 
 
-def fetch(plan: PullPlan) -> None:
+def fetch(plan: PullPlan, timeout: float = PULL_TIMEOUT) -> None:
     """Run the fetch; the repository is unchanged when it fails."""
     try:
         with vcs.open_repo(plan.path, plan.repo_type) as handle:
-            handle.fetch(plan.source, timeout=PULL_TIMEOUT)
+            handle.fetch(plan.source, timeout=timeout)
     except (vcs.VcsError, OSError, ValueError) as exc:  # ValueError: hg on a malformed URL
         log.warning("pull into %s failed: %s", plan.repo_name, vcs.mask_url(str(exc)))
         raise Failed("pull_failed", x=plan.repo_name) from exc

@@ -209,6 +209,8 @@ class NewRow:
     enable_locking: bool
     clone_uri: str | None = None
     fork_id: int | None = None
+    # reserved for a background worker: the rows only, state ``pending``, nothing on disk
+    pending: bool = False
 
 
 @dataclass(frozen=True)
@@ -242,6 +244,7 @@ def register(
     now = now_utc()
     repo = Repository(
         repo_name=row.name,
+        state="pending" if row.pending else "ready",
         repo_type=row.repo_type,
         clone_uri=row.clone_uri,
         private=row.private,
@@ -259,6 +262,9 @@ def register(
     _insert(db, repo)
     grant(repo)
     follow(db, repo.repo_id, follower_id)
+    if row.pending:  # a worker makes it on disk and finishes it (``services/reserved.py``)
+        db.flush()
+        return repo
     if make is not None:
         target = path_of(settings, row.name)
         _make_on_disk(
@@ -289,8 +295,17 @@ def register(
 
 
 def create(
-    db: Session, actor: Actor, settings: Settings, new: NewRepo, *, client_ip: str = ""
+    db: Session,
+    actor: Actor,
+    settings: Settings,
+    new: NewRepo,
+    *,
+    client_ip: str = "",
+    reserve: list[str] | None = None,
 ) -> Repository:
+    """Create the repository now; or, with ``reserve`` (a list), only reserve it: every check, the
+    groups and the rows, in state ``pending`` with nothing on disk (a worker makes it,
+    ``services/reserved.py``); the paths of the groups auto-created are appended to ``reserve``."""
     name = new.repo_name
     names.check_repo_name(name)
     parent_path = names.parent_of(name)
@@ -307,10 +322,15 @@ def create(
     if new.clone_uri and not remote_allowed(repo_type, new.clone_uri):
         raise failure
     creator = lookup.user(db, actor.user_id)
+    if reserve is not None:
+        if path_of(settings, name).exists():
+            raise failure  # something unregistered sits there; never touch it
+        reserve.extend(plan.missing)
     group = placement.create_missing(db, actor, settings.repos, plan, creator)
     private = settings.default_repo_private if new.private is None else new.private
     row = NewRow(
         name=name,
+        pending=reserve is not None,
         repo_type=repo_type,
         owner_id=owner.user_id,
         group=group,
@@ -372,7 +392,9 @@ def fork(
     new: NewFork,
     *,
     client_ip: str = "",
+    reserve: list[str] | None = None,
 ) -> tuple[Repository, Repository]:
+    """Fork now; or, with ``reserve``, only reserve the fork (as :func:`create` does)."""
     source = lookup.repository(db, source_ref)
     name = new.fork_name
     taken = db.scalar(select(Repository).where(Repository.repo_name == name))
@@ -391,9 +413,14 @@ def fork(
     if landing is None:
         raise failure
     creator = lookup.user(db, actor.user_id)
+    if reserve is not None:
+        if path_of(settings, name).exists():
+            raise failure  # something unregistered sits there; never touch it
+        reserve.extend(plan.missing)
     group = placement.create_missing(db, actor, settings.repos, plan, creator)
     row = NewRow(
         name=name,
+        pending=reserve is not None,
         repo_type=source.repo_type,
         owner_id=owner.user_id,
         group=group,

@@ -5,7 +5,9 @@
 ``redis://127.0.0.1:6379/0``), ``pull`` and ``rescan_repos`` record a task row (state ``queued``),
 send a message and answer at once with the task id; a worker (``celery -A hearth.tasks.worker
 worker``) moves the row to ``running`` and then ``done`` (with the method's result) or ``failed``
-(with its error text). Without a broker the work is done before answering and no row is written.
+(with its error text). While it runs the worker beats (``heartbeat_on``); a running task
+whose worker stopped beating for ``task_lost_after`` seconds is lost: it is marked failed and what
+it had started is removed (``hearth.tasks.reap``). Without a broker the work is done before answering and no row is written.
 
 Each instance uses a queue of its own, named after its database, so instances (and test runs)
 sharing one broker never take each other's work. The message carries only the task id and the
@@ -23,7 +25,7 @@ import uuid
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from hearth.clock import now_utc
@@ -73,6 +75,8 @@ def _celery_app(broker_url: str, queue: str) -> Celery:
         accept_content=["json"],
         worker_prefetch_multiplier=1,
         worker_hijack_root_logger=False,
+        # Mercurial needs the real sys.stdout (it writes to stdout.buffer); Celery's proxy has none
+        worker_redirect_stdouts=False,
         broker_connection_retry_on_startup=True,
         broker_transport_options={"socket_connect_timeout": 5},
         task_publish_retry_policy={
@@ -111,6 +115,7 @@ def enqueue(
             user_id=actor.user_id,
             state="queued",
             created_on=now_utc(),
+            args=args,
         )
     )
     db.flush()
@@ -157,17 +162,53 @@ def claim(db: Session, task_id: str) -> Task | None:
     moved = db.execute(
         update(Task)
         .where(Task.task_id == task_id, Task.state == "queued")
-        .values(state="running")
+        .values(state="running", heartbeat_on=now_utc())
         .execution_options(synchronize_session=False)
     ).rowcount  # type: ignore[attr-defined]
     return db.get(Task, task_id) if moved else None
 
 
+def beat(db: Session, task_id: str) -> bool:
+    """The worker running ``task_id`` is alive; False if the task is no longer running (it was
+    declared lost), so the worker must not record anything for it."""
+    moved = db.execute(
+        update(Task)
+        .where(Task.task_id == task_id, Task.state == "running")
+        .values(heartbeat_on=now_utc())
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    return bool(moved)
+
+
+def lost(db: Session, settings: Settings, task_id: str | None = None) -> list[Task]:
+    """Running tasks whose worker has not beaten for ``task_lost_after`` seconds (killed, or its
+    host gone). Only the running state is looked at: a queued task still waits in the broker."""
+    cutoff = now_utc() - timedelta(seconds=settings.task_lost_after)
+    query = select(Task).where(Task.state == "running", Task.heartbeat_on < cutoff)
+    if task_id is not None:
+        query = query.where(Task.task_id == task_id)
+    return list(db.scalars(query))
+
+
+def give_up(db: Session, settings: Settings, task_id: str, error: str) -> bool:
+    """Mark a lost task failed; True for the one caller that did it (several servers and workers
+    may find the same lost task at once: the conditional update lets exactly one clean up)."""
+    cutoff = now_utc() - timedelta(seconds=settings.task_lost_after)
+    moved = db.execute(
+        update(Task)
+        .where(Task.task_id == task_id, Task.state == "running", Task.heartbeat_on < cutoff)
+        .values(state="failed", result=None, error=error, finished_on=now_utc())
+        .execution_options(synchronize_session="fetch")
+    ).rowcount  # type: ignore[attr-defined]
+    return bool(moved)
+
+
 def finish(db: Session, task_id: str, result: Any, error: str | None) -> None:
-    """Record the outcome: ``done`` with the result, or ``failed`` with the error text."""
+    """Record the outcome: ``done`` with the result, or ``failed`` with the error text. A task
+    already declared lost (failed) keeps that outcome."""
     db.execute(
         update(Task)
-        .where(Task.task_id == task_id)
+        .where(Task.task_id == task_id, Task.state == "running")
         .values(
             state="failed" if error is not None else "done",
             result=result if error is None else None,

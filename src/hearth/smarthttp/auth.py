@@ -34,6 +34,7 @@ from starlette.datastructures import Headers
 from starlette.types import Message, Scope, Send
 
 from hearth.errors import TEXTS
+from hearth.metrics import ACCESS_USER
 from hearth.services import vcsauth
 from hearth.services.lookup import RepoRef
 from hearth.services.vcsauth import Access, Credentials, Decision, Outcome
@@ -111,6 +112,8 @@ async def authorize(
     if outcome is Outcome.LOGIN_REQUIRED and malformed:
         outcome = Outcome.BAD_CREDENTIALS
     if outcome is Outcome.SERVE:
+        if decision.actor is not None:  # for the access log (hearth/metrics.py)
+            scope[ACCESS_USER] = decision.actor.username
         return decision
     if outcome is Outcome.BAD_CREDENTIALS:
         await runtime.throttle.failed(address)

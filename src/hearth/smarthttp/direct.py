@@ -24,12 +24,18 @@ server, the transport tests' plain uvicorn) takes the portable ASGI path;
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
+import socket
+import struct
+import termios
 from http import HTTPStatus
-from typing import Any
+from typing import Any, cast
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
+
+from hearth.metrics import DIRECT_SENT, DIRECT_STATUS
 
 EXTENSION = "hearth.direct"
 HEAD_TIMEOUT = 10.0
@@ -72,6 +78,7 @@ class DirectChannel:
             head = b"HTTP/1.1 100 Continue\r\n\r\n" + head
         cycle.response_started = True
         cycle.keep_alive = False
+        cast(dict[str, Any], cycle.scope)[DIRECT_STATUS] = status  # the head skips ASGI send
         self._cycle = cycle
         if cycle.access_log:
             cycle.access_logger.info(
@@ -94,6 +101,9 @@ class DirectChannel:
     def end_hand_over(self) -> None:
         """The body is complete: close the connection and release a pending ``receive()``."""
         cycle = self._cycle if self._cycle is not None else self._protocol.cycle
+        sent = _bytes_sent(self._protocol.transport.get_extra_info("socket"))
+        if sent is not None:
+            cast(dict[str, Any], cycle.scope)[DIRECT_SENT] = sent  # what git wrote (metrics)
         cycle.response_complete = True
         cycle.message_event.set()
         self._protocol.transport.close()
@@ -106,6 +116,21 @@ class DirectProtocol(HttpToolsProtocol):
         super().on_message_begin()
         if self.scheme == "http" and self.transport.get_extra_info("socket") is not None:
             self.scope["extensions"] = {EXTENSION: {"channel": DirectChannel(self)}}
+
+
+def _bytes_sent(sock: Any) -> int | None:
+    """Bytes written to a TCP socket so far: acknowledged by the peer (``tcpi_bytes_acked`` of
+    Linux's ``tcp_info``, at offset 120) plus those still queued (``TIOCOUTQ``). None when the
+    system does not tell."""
+    try:
+        info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 232)
+        if len(info) < 128:
+            return None
+        acked = struct.unpack_from("Q", info, 120)[0]
+        queued = struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0" * 4))[0]
+    except (OSError, AttributeError, ValueError):
+        return None
+    return int(acked + queued)
 
 
 def _settle(future: asyncio.Future[None]) -> None:

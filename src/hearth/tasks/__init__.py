@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Work that may run in the background: ``pull`` and ``rescan_repos`` (``methods.md`` §1).
+"""Work that may run in the background: ``pull``, ``rescan_repos``, ``fork_repo`` and
+``create_repo`` with a ``clone_uri`` (``methods.md`` "Background work").
 
 A job is run either at once, inside the API request's transaction (no broker configured), or by a
 worker (``hearth.tasks.worker``) after the API recorded a task and answered with its id
@@ -8,12 +9,20 @@ the same result and the same error texts, so ``get_task`` reports exactly what t
 call would have answered.
 
 In a worker each job runs in its own transactions: a pull reads its plan, fetches with no
-transaction open (a long fetch must not hold the database), then records the outcome.
+transaction open (a long fetch must not hold the database), then records the outcome. A queued
+create or fork is reserved by the request and made by the worker (``services/reserved.py``).
+
+While a job runs, a thread beats for it (``services/taskrecords.beat``) every ``task_lost_after / 5``
+seconds. A running task whose worker stopped beating (killed, host gone) is *lost*: :func:`reap`
+marks it failed with the method's failure text and undoes what it started. It runs in every
+worker (at start and then periodically) and for the one task ``get_task`` asks about, so a lost
+task reads as failed even when no worker is left.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +34,7 @@ from hearth.config import Settings
 from hearth.db.models import User
 from hearth.db.session import Database
 from hearth.errors import TEXTS, Failed, HearthError
-from hearth.services import bootstrap, permissions, remote, rescan, taskrecords
+from hearth.services import bootstrap, permissions, remote, repos, rescan, reserved, taskrecords
 from hearth.services.permissions import Actor
 
 if TYPE_CHECKING:
@@ -66,6 +75,8 @@ class Job:
     background: Callable[[Sessions, Actor, Settings, dict[str, Any], str], Any]
     queued_result: Callable[[dict[str, Any], str], Any]
     failure: Callable[[dict[str, Any]], HearthError]  # for a failure nobody anticipated
+    # undo what a failed or lost task started: (session, settings, args, task id)
+    abandon: Callable[[Session, Settings, dict[str, Any], str], None] | None = None
 
 
 def _pull_now(db: Session, actor: Actor, settings: Settings, args: dict[str, Any]) -> Any:
@@ -98,6 +109,87 @@ def _rescan_background(
         return rescan_result(found, task_id)
 
 
+def create_result(repo_name: str, task_id: str | None) -> dict[str, Any]:
+    """``create_repo``'s answer while queued and in ``get_task`` (the API fills in ``repo``)."""
+    return {
+        "msg": f"Created new repository `{repo_name}`",
+        "success": True,
+        "task": task_id,
+        "repo": None,
+    }
+
+
+def fork_result(source: str, fork_name: str, task_id: str | None) -> dict[str, Any]:
+    return {"msg": f"Created fork of `{source}` as `{fork_name}`", "success": True, "task": task_id}
+
+
+def _create_failure(args: dict[str, Any]) -> HearthError:
+    return Failed("repo_create_failed", x=args["repo_name"])
+
+
+def _fork_failure(args: dict[str, Any]) -> HearthError:
+    return Failed("repo_fork_failed", x=args["source_name"], fork=args["fork_name"])
+
+
+def _make_background(
+    sessions: Sessions,
+    actor: Actor,
+    settings: Settings,
+    args: dict[str, Any],
+    task_id: str,
+    failure: HearthError,
+) -> str:
+    """Clone into the scratch area, then move into place and mark ready; returns the name."""
+    source_id = args.get("source_id")
+    with sessions() as db:
+        work = reserved.plan(
+            db,
+            settings,
+            task_id,
+            args["repo_id"],
+            clone_uri=args.get("clone_uri"),
+            source_id=source_id,
+            failure=failure,
+        )
+    reserved.build(settings, work, failure)
+    with sessions() as db:
+        repo = reserved.complete(
+            db,
+            settings,
+            actor,
+            task_id,
+            work,
+            source_id=source_id,
+            client_ip=args["client_ip"],
+            failure=failure,
+        )
+        name = repo.repo_name
+    reserved.tidy(settings, task_id)
+    return name
+
+
+def _create_background(
+    sessions: Sessions, actor: Actor, settings: Settings, args: dict[str, Any], task_id: str
+) -> Any:
+    name = _make_background(sessions, actor, settings, args, task_id, _create_failure(args))
+    return create_result(name, task_id)
+
+
+def _fork_background(
+    sessions: Sessions, actor: Actor, settings: Settings, args: dict[str, Any], task_id: str
+) -> Any:
+    _make_background(sessions, actor, settings, args, task_id, _fork_failure(args))
+    return fork_result(args["source_name"], args["fork_name"], task_id)
+
+
+def _abandon_made(db: Session, settings: Settings, args: dict[str, Any], task_id: str) -> None:
+    reserved.abandon(db, settings, task_id, args["repo_id"], list(args.get("groups", [])))
+
+
+def _not_eager(db: Session, actor: Actor, settings: Settings, args: dict[str, Any]) -> Any:
+    raise AssertionError("create_repo and fork_repo run eagerly through services.repos")
+
+
 JOBS: dict[str, Job] = {
     "pull": Job(
         _pull_now,
@@ -111,7 +203,83 @@ JOBS: dict[str, Job] = {
         lambda args, task_id: rescan_result(rescan.RescanResult(), task_id),
         lambda args: Failed("rescan_failed"),
     ),
+    "create_repo": Job(
+        _not_eager,
+        _create_background,
+        lambda args, task_id: create_result(args["repo_name"], task_id),
+        _create_failure,
+        _abandon_made,
+    ),
+    "fork_repo": Job(
+        _not_eager,
+        _fork_background,
+        lambda args, task_id: fork_result(args["source_name"], args["fork_name"], task_id),
+        _fork_failure,
+        _abandon_made,
+    ),
 }
+
+
+def queue_create(db: Session, actor: Actor, settings: Settings, new: repos.NewRepo, ip: str) -> Any:
+    """``create_repo`` in queued mode: reserve the name now, clone in a worker."""
+    groups: list[str] = []
+    repo = repos.create(db, actor, settings, new, client_ip=ip, reserve=groups)
+    args = {
+        "repo_id": repo.repo_id,
+        "repo_name": repo.repo_name,
+        "clone_uri": new.clone_uri,
+        "groups": groups,
+        "client_ip": ip,
+    }
+    task_id = taskrecords.enqueue(
+        db, settings, actor, "create_repo", args, failure=_create_failure(args)
+    )
+    return create_result(repo.repo_name, task_id)
+
+
+def queue_fork(
+    db: Session,
+    actor: Actor,
+    settings: Settings,
+    source_ref: int | str,
+    new: repos.NewFork,
+    ip: str,
+) -> Any:
+    """``fork_repo`` in queued mode: reserve the fork's name now, clone in a worker."""
+    groups: list[str] = []
+    source, fork = repos.fork(db, actor, settings, source_ref, new, client_ip=ip, reserve=groups)
+    args = {
+        "repo_id": fork.repo_id,
+        "source_id": source.repo_id,
+        "source_name": source.repo_name,
+        "fork_name": fork.repo_name,
+        "groups": groups,
+        "client_ip": ip,
+    }
+    task_id = taskrecords.enqueue(
+        db, settings, actor, "fork_repo", args, failure=_fork_failure(args)
+    )
+    return fork_result(source.repo_name, fork.repo_name, task_id)
+
+
+# --- lost tasks ----------------------------------------------------------------------------------
+
+
+def reap(db: Session, settings: Settings, task_id: str | None = None) -> list[str]:
+    """Declare lost the running tasks (or the one ``task_id``) whose worker stopped beating: mark
+    them failed and undo what they started. Returns the ids this caller reaped."""
+    reaped = []
+    for row in taskrecords.lost(db, settings, task_id):
+        job = JOBS.get(row.method)
+        args = row.args or {}
+        text = job.failure(args).text if job is not None and args else TEXTS["internal"]
+        if not taskrecords.give_up(db, settings, row.task_id, text):
+            continue  # another process reaped it first
+        log.error("task %s (%s): its worker was lost; marked failed", row.task_id, row.method)
+        if job is not None and job.abandon is not None and args:
+            job.abandon(db, settings, args, row.task_id)
+        reaped.append(row.task_id)
+    return reaped
 
 
 def submit(db: Session, actor: Actor, settings: Settings, method: str, args: dict[str, Any]) -> Any:
@@ -139,21 +307,49 @@ def execute(database: Database, settings: Settings, task_id: str, args: dict[str
     job = JOBS.get(method)
     result: Any = None
     error: str | None = None
-    try:
-        if job is None:
-            raise Failed("failed", text=f"unknown task method {method}")
-        actor = _actor(database, user_id)
-        if actor is None:
-            raise job.failure(args)
-        result = job.background(database.session, actor, settings, args, task_id)
-    except HearthError as exc:
-        error = exc.text
-    except Exception:
-        log.exception("task %s (%s) failed", task_id, method)
-        error = job.failure(args).text if job is not None else TEXTS["internal"]
-    with database.session() as db:
-        taskrecords.finish(db, task_id, result, error)
+    with Heartbeat(database, task_id, settings.task_lost_after / 5):
+        try:
+            if job is None:
+                raise Failed("failed", text=f"unknown task method {method}")
+            actor = _actor(database, user_id)
+            if actor is None:
+                raise job.failure(args)
+            result = job.background(database.session, actor, settings, args, task_id)
+        except HearthError as exc:
+            error = exc.text
+        except Exception:
+            log.exception("task %s (%s) failed", task_id, method)
+            error = job.failure(args).text if job is not None else TEXTS["internal"]
+        with database.session() as db:
+            if error is not None and job is not None and job.abandon is not None:
+                job.abandon(db, settings, args, task_id)
+            taskrecords.finish(db, task_id, result, error)
     return "failed" if error is not None else "done"
+
+
+class Heartbeat:
+    """A thread beating for one running task until the block ends."""
+
+    def __init__(self, database: Database, task_id: str, every: float) -> None:
+        self.database, self.task_id, self.every = database, task_id, max(0.5, every)
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, name=f"beat-{task_id}", daemon=True)
+
+    def _run(self) -> None:
+        while not self.stopped.wait(self.every):
+            try:
+                with self.database.session() as db:
+                    taskrecords.beat(db, self.task_id)
+            except Exception:
+                log.exception("task %s: heartbeat failed", self.task_id)
+
+    def __enter__(self) -> Heartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopped.set()
+        self.thread.join()
 
 
 def _claim(database: Database, task_id: str) -> tuple[str, int | None] | None:
@@ -192,3 +388,23 @@ def register(app: Celery, settings: Settings) -> None:
     @app.task(name=taskrecords.TASK_NAME, ignore_result=True)
     def run(task_id: str, args: dict[str, Any]) -> str:
         return execute(database(), settings, task_id, args)
+
+    from celery import signals
+
+    @signals.worker_ready.connect(weak=False)
+    def start_reaper(**_: Any) -> None:
+        from hearth.tasks import mirrorloop
+
+        threading.Thread(target=_reaper, args=(database(), settings), daemon=True).start()
+        mirrorloop.start(database(), settings)
+
+
+def _reaper(database: Database, settings: Settings) -> None:
+    """Reap lost tasks at worker start and then every ``task_lost_after / 2`` seconds."""
+    while True:
+        try:
+            with database.session() as db:
+                reap(db, settings)
+        except Exception:
+            log.exception("reaping lost tasks failed")
+        time.sleep(max(1.0, settings.task_lost_after / 2))

@@ -11,6 +11,8 @@ from typing import Any
 
 from hearth import tasks as background
 from hearth.api.declare import Arg, Call, Kind, method
+from hearth.api.methods.repos import render
+from hearth.errors import HearthError
 from hearth.services import repos, taskrecords
 from hearth.services.permissions import Level
 
@@ -50,4 +52,17 @@ def pull(call: Call, repoid: int | str, clone_uri: str | None) -> dict[str, Any]
 
 @method("get_task", tier="hearth", args=[Arg("task_id", Kind.STR)])
 def get_task(call: Call, task_id: str) -> dict[str, Any]:
-    return taskrecords.describe(call.db, call.actor, task_id)
+    row = taskrecords.get(call.db, call.actor, task_id)  # "does not exist" before anything else
+    made = (row.args or {}).get("repo_id") if row.method == "create_repo" else None
+    background.reap(call.db, call.settings, task_id)  # a lost worker's task reads as failed
+    found = taskrecords.describe(call.db, call.actor, task_id)
+    result = found["result"]
+    if made is not None and found["state"] == "done" and isinstance(result, dict):
+        # the worker does not know how the API shapes a repository; the answer is shaped here
+        try:
+            repo = repos.find(call.db, call.actor, int(made))
+        except HearthError:
+            pass
+        else:
+            found["result"] = {**result, "repo": render(call, repo)}
+    return found

@@ -5,9 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from hearth import tasks as background
 from hearth.api.declare import CALLER, Arg, Call, Kind, method
 from hearth.api.methods import pullrequests as pr_shapes
-from hearth.services import pullrequests, repogroups, repolisting, repoperms, repos
+from hearth.services import (
+    mirrors,
+    pullrequests,
+    repogroups,
+    repolisting,
+    repoperms,
+    repos,
+    taskrecords,
+)
 from hearth.services.permissions import Level
 from hearth.shapes import brief_user, member, repository
 
@@ -51,6 +60,7 @@ def get_repo(
         *({**member(m), "origin": "permission"} for m in rows),
     ]
     out["followers"] = [brief_user(u) for u in repolisting.followers(call.db, repo.repo_id)]
+    out.update(mirrors.describe(repo))  # Hearth's extra keys: the mirror schedule and outcome
     return out
 
 
@@ -87,6 +97,9 @@ def get_repos(call: Call, root: int | str | None, traverse: bool) -> list[dict[s
     ],
 )
 def create_repo(call: Call, **args: Any) -> dict[str, Any]:
+    if args["clone_uri"] and taskrecords.queued(call.settings):
+        new = repos.NewRepo(**args)
+        return background.queue_create(call.db, call.actor, call.settings, new, call.client_ip)
     repo = repos.create(
         call.db, call.actor, call.settings, repos.NewRepo(**args), client_ip=call.client_ip
     )
@@ -114,10 +127,15 @@ def create_repo(call: Call, **args: Any) -> dict[str, Any]:
         Arg("enable_statistics", Kind.BOOL, None),
         Arg("enable_downloads", Kind.BOOL, None),
         Arg("enable_locking", Kind.BOOL, None),
+        Arg("pull_interval", Kind.INT, None),
     ],
 )
-def update_repo(call: Call, repoid: int | str, **changes: Any) -> dict[str, Any]:
+def update_repo(
+    call: Call, repoid: int | str, pull_interval: int | None, **changes: Any
+) -> dict[str, Any]:
     repo = repos.update(call.db, call.actor, call.settings, repoid, changes)
+    if pull_interval is not None:  # after update: a clone_uri given in the same call counts
+        mirrors.set_interval(call.db, call.actor, repo.repo_id, pull_interval)
     return {"msg": repos.update_message(repo, changes), "repository": render(call, repo)}
 
 
@@ -137,6 +155,11 @@ def update_repo(call: Call, repoid: int | str, **changes: Any) -> dict[str, Any]
     ],
 )
 def fork_repo(call: Call, repoid: int | str, **args: Any) -> dict[str, Any]:
+    if taskrecords.queued(call.settings):
+        new = repos.NewFork(**args)
+        return background.queue_fork(
+            call.db, call.actor, call.settings, repoid, new, call.client_ip
+        )
     source, fork = repos.fork(
         call.db, call.actor, call.settings, repoid, repos.NewFork(**args), client_ip=call.client_ip
     )

@@ -1,7 +1,7 @@
 """import_runs: imports from other forges, for reruns to recognise (issue 17)
 
 Revision ID: 0006_import_runs
-Revises: 0004_pullrequests
+Revises: 0005_production
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_import_runs"
-down_revision = "0004_pullrequests"
+down_revision = "0005_production"
 branch_labels = None
 depends_on = None
 
