@@ -10,9 +10,14 @@ checked by cloning the target. These supersede ``methods.md`` §11, which listed
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
+
 import pytest
 
 from tests.live import LiveServer
+from tests.test_client import flags, run
 from tests.test_pullrequests import (
     MAIN,
     TYPES,
@@ -416,3 +421,49 @@ def test_close_and_hidden(world: World, repo_type: str) -> None:
         c["comment_author"]["username"] for c in shown if c["comment_id"] == done["comment_id"]
     ] == [users["writer"]]
     assert server.ok("get_pull_requests", repoid=name2)[0]["pull_request_id"] == pr2
+
+
+def test_hearth_api_knows_the_argument_types(world: World, tmp_path: Path) -> None:
+    """``hearth-api`` types each value from the declarations: ``pullrequestid:`` and a plain
+    ``line:`` as integers, ``message:`` as text even when it looks like a number."""
+    server = world.server
+    name, pr_id, _ = feature_pr(world, "git")
+    done = run(
+        "hearth-api",
+        *flags(server, key(world, "reader")),
+        "-F",
+        "json",
+        "comment_pull_request",
+        f"pullrequestid:{pr_id}",
+        "message:123",
+        "f_path:a.txt",
+        "line:2",
+        home=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    comment_id = json.loads(done.stdout)["comment_id"]
+    shown = server.ok("get_pull_request_comments", pullrequestid=pr_id, repoid=name)
+    assert [
+        (c["comment_text"], c["comment_lineno"]) for c in shown if c["comment_id"] == comment_id
+    ] == [("123", "n2")]
+    done = run("hearth-api", *flags(server), "--help", "merge_pull_request", home=tmp_path)
+    assert done.stdout.splitlines()[1] == "from RhodeCode"
+    assert re.search(r"^  pullrequestid +int +required", done.stdout, re.M)
+
+
+@pytest.mark.parametrize("repo_type", TYPES)
+def test_conflicting_merge_is_refused(world: World, repo_type: str) -> None:
+    server = world.server
+    main = MAIN[repo_type]
+    name, pr_id, _ = feature_pr(world, repo_type)
+    work = work_copy(world, repo_type, name)
+    switch(world, repo_type, work, main)
+    commit(world, repo_type, work, "a.txt", "something else\n")
+    push(world, repo_type, work, name, main)
+    before = head_of(world, repo_type, name, main)
+    server.ok("comment_pull_request", key(world, "reader"), pullrequestid=pr_id, status="approved")
+    refused = server.err("merge_pull_request", key(world, "writer"), pullrequestid=pr_id)
+    assert refused.startswith("merge not possible for following reasons: ")
+    assert "a.txt" in refused
+    assert head_of(world, repo_type, name, main) == before
+    assert server.ok("get_pull_request", pullrequestid=pr_id)["status"] == "new"
