@@ -262,6 +262,14 @@ def test_review_update_and_merge(world: World, repo_type: str) -> None:
 
     pr = server.ok("get_pull_request", pullrequestid=pr_id, merge_state=True)
     assert pr["review_status"] == "approved"
+    # get_changeset's with_reviews: the latest status per reviewer on a proposed changeset
+    reviews = server.ok("get_changeset", repoid=name, raw_id=second, with_reviews=True)["reviews"]
+    assert [(r["reviewer"], r["status"]) for r in reviews] == [
+        (users["writer"], "under_review"),
+        (users["reader"], "approved"),
+    ]
+    assert all(list(r) == ["status", "modified_at", "reviewer"] for r in reviews)
+    assert server.ok("get_changeset", repoid=name, raw_id=seed, with_reviews=True)["reviews"] == []
     assert pr["mergeable"] == {"status": True, "message": CAN_MERGE}
 
     # update: title and reviewers by the owner; an outsider may not

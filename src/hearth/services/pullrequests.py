@@ -1096,3 +1096,24 @@ def set_reviewers(
     if not add and not remove:
         return ReviewerChange([], [], [])
     return edit_reviewers(db, actor, pull_request_id, add, remove)
+
+
+def changeset_reviews(db: Session, repo_id: int, raw_id: str) -> list[StatusView]:
+    """``get_changeset``'s ``with_reviews``: the latest status each reviewer gave a pull
+    request from ``repo_id`` that proposes ``raw_id`` (Kallithea records pull-request statuses
+    per revision, on the source repository), oldest first."""
+    rows = db.scalars(
+        select(PullRequestStatus)
+        .join(PullRequest, PullRequest.pull_request_id == PullRequestStatus.pull_request_id)
+        .where(PullRequest.org_repo_id == repo_id, PullRequestStatus.revision == raw_id)
+        .order_by(PullRequestStatus.status_id)
+    )
+    latest: dict[int, PullRequestStatus] = {}
+    for row in rows:
+        latest.pop(row.user_id, None)
+        latest[row.user_id] = row
+    names = _usernames(db, latest)
+    return [
+        StatusView(s.status, s.modified_at, names.get(s.user_id, ""), s.revision, s.version)
+        for s in latest.values()
+    ]
