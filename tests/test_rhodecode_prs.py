@@ -475,3 +475,25 @@ def test_conflicting_merge_is_refused(world: World, repo_type: str) -> None:
     assert "a.txt" in refused
     assert head_of(world, repo_type, name, main) == before
     assert server.ok("get_pull_request", pullrequestid=pr_id)["status"] == "new"
+
+
+SUPERSEDED = [
+    "get_pull_request",
+    "get_pull_requests",
+    "update_pull_request",
+    "close_pull_request",
+    "merge_pull_request",
+    "get_pull_request_comments",
+    "comment_pull_request",
+]
+
+
+def test_issue_15_supersedes_section_11(server: LiveServer) -> None:
+    """``methods.md`` §11 listed these seven as ``No such method``; issue 15 provides them. The
+    rest of §11 still answers so."""
+    for name in SUPERSEDED:
+        assert server.call(name)["error"] != f"No such method: {name}"
+        found, _, declared = server.ok("get_method", pattern=name)
+        assert (found, declared["name"], declared["tier"]) == (name, name, "rhodecode")
+    for name in ("comment_commit", "get_repo_comments", "get_comment", "edit_comment"):
+        assert server.err(name) == f"No such method: {name}"
