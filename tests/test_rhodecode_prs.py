@@ -407,6 +407,9 @@ def test_close_and_hidden(world: World, repo_type: str) -> None:
     assert server.err("get_pull_request_comments", key(world, "outsider"), pullrequestid=pr_id) == (
         f"repository `None` or pull request `{pr_id}` does not exist"
     )
+    assert server.err(
+        "comment_pull_request", key(world, "outsider"), pullrequestid=pr_id, message="x"
+    ) == ("repository `None` does not exist")
     # a reviewer may not close; the owner closes, rejected without approvals
     assert server.err("close_pull_request", key(world, "reader"), pullrequestid=pr_id) == (
         f"pull request `{pr_id}` close failed, no permission to close."

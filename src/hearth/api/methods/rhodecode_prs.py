@@ -42,12 +42,19 @@ def _check_repo(call: Call, repoid: int | str | None) -> None:
     permissions.require(call.db, call.actor, Level.READ, repo, missing)
 
 
-def _view(call: Call, pullrequestid: int, repoid: int | str | None) -> PullRequestView:
+def _view(
+    call: Call, pullrequestid: int, repoid: int | str | None, *, reading: bool = True
+) -> PullRequestView:
+    """The pull request if the caller may read it; hidden, it answers as RhodeCode's readers
+    do (``repository … or pull request … does not exist``) or its writers
+    (``repository … does not exist``, with the ``repoid`` given, ``None`` without)."""
     _check_repo(call, repoid)
     try:
         return pullrequests.get(call.db, call.actor, call.settings, pullrequestid)
     except Forbidden:
-        raise NotFound("rc_pr_hidden", repo=repoid, x=pullrequestid) from None
+        if reading:
+            raise NotFound("rc_pr_hidden", repo=repoid, x=pullrequestid) from None
+        raise NotFound("repo_not_found", x=repoid) from None
 
 
 def _acting(call: Call, userid: Any) -> Actor:
@@ -236,7 +243,7 @@ def comment_pull_request(
     line: Any,
 ) -> dict[str, Any]:
     actor = _acting(call, userid)
-    view = _view(call, pullrequestid, repoid)
+    view = _view(call, pullrequestid, repoid, reading=False)
     if view.status == pullrequests.CLOSED:
         raise Conflict("rc_pr_closed_comment", x=pullrequestid)
     if not message and not status:
@@ -255,24 +262,19 @@ def comment_pull_request(
     text = message or ""
     if allowed and not text:
         text = f"Status change > {STATUS_LABELS[status or '']}"
-    try:
-        row = pullrequests.comment(
-            call.db,
-            actor,
-            call.settings,
-            pullrequestid,
-            pullrequests.NewComment(
-                text=text,
-                status=status if allowed else None,
-                f_path=f_path,
-                line_no=_line(line),
-            ),
-            client_ip=call.client_ip,
-        )
-    except Forbidden as exc:
-        if exc.code == "pr_no_comment":
-            raise NotFound("repo_not_found", x=repoid or view.other_repo) from None
-        raise
+    row = pullrequests.comment(
+        call.db,
+        actor,
+        call.settings,
+        pullrequestid,
+        pullrequests.NewComment(
+            text=text,
+            status=status if allowed else None,
+            f_path=f_path,
+            line_no=_line(line),
+        ),
+        client_ip=call.client_ip,
+    )
     return {
         "pull_request_id": pullrequestid,
         "comment_id": row.comment_id,
