@@ -179,7 +179,14 @@ def detailed_changeset(
         "removed": list(changes.removed),
     }
     if reviews:
-        out["reviews"] = list(detail.reviews)
+        out["reviews"] = [
+            {
+                "status": s.status,
+                "modified_at": local_iso(s.modified_at, whole_seconds=True),
+                "reviewer": s.reviewer,
+            }
+            for s in detail.reviews
+        ]
     if comments:
         out["comments"] = list(detail.comments)
     if inline_comments:

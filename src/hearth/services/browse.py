@@ -26,8 +26,9 @@ from hearth import vcs
 from hearth.config import Settings
 from hearth.db.models import Repository
 from hearth.errors import Conflict, Failed, Forbidden, HearthError, Invalid, NotFound
-from hearth.services import filetypes, lookup, permissions, repos
+from hearth.services import filetypes, lookup, permissions, pullrequests, repos
 from hearth.services.permissions import Actor, Level
+from hearth.services.pullrequests import StatusView
 from hearth.vcs.base import normalize_path
 
 NODE_TYPES = ("all", "dirs", "files")
@@ -248,12 +249,13 @@ def changesets(
 
 @dataclass(frozen=True)
 class ChangesetDetail:
-    """``get_changeset``: the changeset, its file lists, and its review data. Hearth has no
-    changeset comments or statuses yet, so the truthful lists are empty."""
+    """``get_changeset``: the changeset, its file lists, and its review data. The reviews are
+    the pull-request statuses given on it; Hearth has no comments on a changeset outside a pull
+    request, so those lists are truthfully empty."""
 
     changeset: vcs.Changeset
     changes: vcs.FileChanges
-    reviews: list[dict[str, object]] = field(default_factory=list)
+    reviews: list[StatusView] = field(default_factory=list)
     comments: list[dict[str, object]] = field(default_factory=list)
     inline_comments: list[list[object]] = field(default_factory=list)
 
@@ -268,7 +270,8 @@ def changeset(
             found = handle.changeset(raw_id)
         except (vcs.ChangesetNotFound, vcs.EmptyRepository) as exc:
             raise NotFound("changeset_not_found", x=raw_id) from exc
-        return ChangesetDetail(found, handle.file_changes(found.raw_id))
+        reviews = pullrequests.changeset_reviews(db, repo.repo_id, found.raw_id)
+        return ChangesetDetail(found, handle.file_changes(found.raw_id), reviews)
 
 
 # --- §8 RhodeCode's changeset methods ------------------------------------------------------------

@@ -1019,3 +1019,101 @@ def count(db: Session, repo_id: int, status: str = NEW) -> int:
         )
         or 0
     )
+
+
+# --- RhodeCode's methods: edits, updates, merge state, the summary of reviews -----------------
+
+
+def _editable(db: Session, actor: Actor, pull_request_id: int) -> PullRequest:
+    """Editing (title, description, recomputing) is who may edit the reviewers, on an open one."""
+    pr = _find(db, pull_request_id)
+    if not permissions.may_read_pull_request(db, actor, pr.org_repo_id):
+        raise Forbidden("pr_not_allowed")
+    if pr.status == CLOSED:
+        raise Conflict("pr_closed")
+    if not permissions.may_edit_reviewers(db, actor, pr.owner_id, pr.other_repo_id):
+        raise Forbidden("pr_no_edit")
+    return pr
+
+
+def edit(db: Session, actor: Actor, pull_request_id: int, title: str, description: str) -> None:
+    """``update_pull_request``'s title and description; an empty value keeps the old one."""
+    pr = _editable(db, actor, pull_request_id)
+    if title:
+        pr.title = title
+    if description:
+        pr.description = description
+    if title or description:
+        pr.updated_on = now_utc().replace(microsecond=0)
+    db.flush()
+
+
+def update_commits(
+    db: Session, actor: Actor, settings: Settings, pull_request_id: int
+) -> tuple[list[str], list[str]]:
+    """Recompute from the refs now (a new version if they moved): the revisions before and after."""
+    pr = _editable(db, actor, pull_request_id)
+    before = list(pr.revisions)
+    refresh(db, settings, pr)
+    return before, list(pr.revisions)
+
+
+def may_set_status(db: Session, actor: Actor, pull_request_id: int) -> bool:
+    pr = _find(db, pull_request_id)
+    return permissions.may_review_pull_request(
+        actor, pr.owner_id, _reviewer_ids(db, pr.pull_request_id)
+    )
+
+
+def mergeable(db: Session, actor: Actor, settings: Settings, pull_request_id: int) -> MergeCheck:
+    """Whether the actor could merge now (the rules only; a conflict shows when merging)."""
+    return merge_check(db, actor, settings, _find(db, pull_request_id))
+
+
+def review_status(view: PullRequestView, settings: Settings) -> str:
+    """The pull request's review in one word, from its reviewers' statuses on this version:
+    any rejection rejects it, enough approvals approve it (the merge rule), any vote is a
+    review under way."""
+    current = [r.status for r in view.reviewers if r.current]
+    if REJECTED in current:
+        return REJECTED
+    if current.count(APPROVED) >= settings.pr_required_approvals and APPROVED in current:
+        return APPROVED
+    if any(status != NOT_REVIEWED for status in current):
+        return UNDER_REVIEW
+    return NOT_REVIEWED
+
+
+def set_reviewers(
+    db: Session, actor: Actor, pull_request_id: int, reviewers: Sequence[Any]
+) -> ReviewerChange:
+    """``update_pull_request``'s ``reviewers``: the new list (names, ids or RhodeCode's
+    ``{"username": …}``); those missing are added, those left out removed."""
+    wanted = [user.user_id for user in _reviewer_users(db, reviewers)]
+    present = _reviewer_ids(db, _find(db, pull_request_id).pull_request_id)
+    add = [uid for uid in wanted if uid not in present]
+    remove = [uid for uid in present if uid not in wanted]
+    if not add and not remove:
+        return ReviewerChange([], [], [])
+    return edit_reviewers(db, actor, pull_request_id, add, remove)
+
+
+def changeset_reviews(db: Session, repo_id: int, raw_id: str) -> list[StatusView]:
+    """``get_changeset``'s ``with_reviews``: the latest status each reviewer gave a pull
+    request from ``repo_id`` that proposes ``raw_id`` (Kallithea records pull-request statuses
+    per revision, on the source repository), oldest first."""
+    rows = db.scalars(
+        select(PullRequestStatus)
+        .join(PullRequest, PullRequest.pull_request_id == PullRequestStatus.pull_request_id)
+        .where(PullRequest.org_repo_id == repo_id, PullRequestStatus.revision == raw_id)
+        .order_by(PullRequestStatus.status_id)
+    )
+    latest: dict[int, PullRequestStatus] = {}
+    for row in rows:
+        latest.pop(row.user_id, None)
+        latest[row.user_id] = row
+    names = _usernames(db, latest)
+    return [
+        StatusView(s.status, s.modified_at, names.get(s.user_id, ""), s.revision, s.version)
+        for s in latest.values()
+    ]
