@@ -207,3 +207,45 @@ def test_forms_need_the_csrf_token(server: LiveServer) -> None:
     answer = browser.post("/_admin/users/new", data={"username": name, "email": f"{name}@x.org"})
     assert answer.status_code == 403
     assert server.err("get_user", None, userid=name) == f"user `{name}` does not exist"
+
+
+def test_user_groups_pages(server: LiveServer) -> None:
+    browser = _admin(server)
+    member = _user(server)
+    name = unique("ug")
+    for bad, message in (("", "empty name"), ("a/b", "character `/` is not allowed")):
+        refused = _post(browser, "/_admin/user_groups/new", group_name=bad, description="kept <d>")
+        assert refused.status_code == 400 and message in refused.text
+        assert "kept &lt;d&gt;" in refused.text
+    made = _post(browser, "/_admin/user_groups/new", group_name=name, description="d", active="on")
+    assert made.status_code == 303
+    group = server.ok("get_user_group", usergroupid=name)
+    assert group["active"] is True and group["owner"] == "admin"
+    taken = _post(browser, "/_admin/user_groups/new", group_name=name)
+    assert taken.status_code == 400 and "already exist" in taken.text
+    path = f"/_admin/user_groups/{group['users_group_id']}"
+    listed = page_of(browser, f"/_admin/user_groups?q={name}")
+    assert re.findall(r'<tr data-name="([^"]+)"', listed) == [name]
+    edit = page_of(browser, f"{path}/edit")
+    assert f'<option value="{member["username"]}">' in edit  # the picker offers the user
+    unknown = _post(browser, f"{path}/members", username="no-such-user-here")
+    assert unknown.status_code == 400 and "does not exist" in unknown.text
+    assert 'value="no-such-user-here"' in unknown.text
+    assert _post(browser, f"{path}/members", username=member["username"]).status_code == 303
+    got = server.ok("get_user_group", usergroupid=name)
+    assert [m["username"] for m in got["members"]] == [member["username"]]
+    saved = _post(browser, f"{path}/edit", group_name=name + "x", description="new", owner="admin")
+    assert saved.status_code == 303
+    renamed = server.ok("get_user_group", usergroupid=name + "x")
+    assert (renamed["group_description"], renamed["active"]) == ("new", False)
+    assert _post(browser, f"{path}/members/delete", username=member["username"]).status_code == 303
+    assert server.ok("get_user_group", usergroupid=name + "x")["members"] == []
+    # a group with a permission on a repository is not deleted
+    repo = server.new_repo()["repo_name"]
+    server.ok("grant_user_group_permission", repoid=repo, usergroupid=name + "x",
+              perm="repository.read")  # fmt: skip
+    refused = _post(browser, f"{path}/delete")
+    assert refused.status_code == 400 and f"User Group assigned to {repo}" in refused.text
+    server.ok("revoke_user_group_permission", repoid=repo, usergroupid=name + "x")
+    assert _post(browser, f"{path}/delete").status_code == 303
+    assert server.err("get_user_group", usergroupid=name + "x").endswith("does not exist")

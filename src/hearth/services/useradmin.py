@@ -44,9 +44,11 @@ def _like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def page_of_users(db: Session, actor: Actor, codepoint: object, query: str, page: int) -> UserPage:
+def page_of_users(
+    db: Session, actor: Actor, codepoint: object, query: str, page: int, per_page: int = PER_PAGE
+) -> UserPage:
     """Users but ``default`` whose username, name or e-mail contains ``query`` (any case), by
-    username, ``PER_PAGE`` a page."""
+    username, ``per_page`` a page."""
     require_admin(actor)
     where = [User.username != DEFAULT_USERNAME]
     text = query.strip().lower()
@@ -66,11 +68,11 @@ def page_of_users(db: Session, actor: Actor, codepoint: object, query: str, page
             select(User)
             .where(*where)
             .order_by(order)
-            .offset((page - 1) * PER_PAGE)
-            .limit(PER_PAGE + 1)
+            .offset((page - 1) * per_page)
+            .limit(per_page + 1)
         )
     )
-    return UserPage(rows[:PER_PAGE], page, len(rows) > PER_PAGE, int(total))
+    return UserPage(rows[:per_page], page, len(rows) > per_page, int(total))
 
 
 @dataclass(frozen=True)

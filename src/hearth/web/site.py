@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute
 
 from hearth.web import (
     account,
+    adminusergroups,
     adminusers,
     gistpages,
     home,
@@ -38,4 +39,5 @@ def routes(runtime: Runtime) -> list[BaseRoute]:
         *gistpages.routes(),
         *prpages.routes(),
         *adminusers.routes(),
+        *adminusergroups.routes(),
     ]
