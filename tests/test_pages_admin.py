@@ -249,3 +249,24 @@ def test_user_groups_pages(server: LiveServer) -> None:
     server.ok("revoke_user_group_permission", repoid=repo, usergroupid=name + "x")
     assert _post(browser, f"{path}/delete").status_code == 303
     assert server.err("get_user_group", usergroupid=name + "x").endswith("does not exist")
+
+
+def test_explainer_page(server: LiveServer) -> None:
+    browser = _admin(server)
+    user = _user(server)
+    repo = server.new_repo(private=True)["repo_name"]
+    server.ok(
+        "grant_user_permission", repoid=repo, userid=user["username"], perm="repository.write"
+    )
+    text = page_of(browser, f"/_admin/permissions/explain?user={user['username']}&type=repository"
+                   f"&name={repo}")  # fmt: skip
+    api = server.ok("explain_permission", userid=user["username"], repoid=repo)
+    shown = re.search(r'id="explain-permission">([^<]+)<', text)
+    assert shown is not None and shown.group(1) == api["permission"] == "repository.write"
+    rules = re.findall(r'<li class="(effective|overridden)" data-rule="([^"]+)"', text)
+    assert rules == [("effective" if b["effective"] else "overridden", b["rule"])
+                     for b in api["because"]]  # fmt: skip
+    assert rules[0] == ("effective", "direct grant")
+    missing = browser.get("/_admin/permissions/explain?user=nobody-at-all&type=repository&name=x")
+    assert missing.status_code == 400 and "user `nobody-at-all` does not exist" in missing.text
+    assert 'value="nobody-at-all"' in missing.text

@@ -15,6 +15,7 @@ from hearth.web import (
     account,
     adminusergroups,
     adminusers,
+    explainpage,
     gistpages,
     home,
     journal,
@@ -40,4 +41,5 @@ def routes(runtime: Runtime) -> list[BaseRoute]:
         *prpages.routes(),
         *adminusers.routes(),
         *adminusergroups.routes(),
+        *explainpage.routes(),
     ]
