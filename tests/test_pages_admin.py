@@ -26,7 +26,7 @@ ADMIN_PAGES = [
     "/_admin/user_groups",
     "/_admin/user_groups/new",
     "/_admin/permissions/explain",
-    "/_admin/journal",
+    "/_admin",
     "/_admin/settings",
     "/_admin/server",
 ]
@@ -50,6 +50,13 @@ def _admin(server: LiveServer) -> httpx.Client:
     return signed_in(server, *ADMIN)
 
 
+def _main(text: str) -> str:
+    """The page's own part (the header and footer are the same on every page)."""
+    found = re.search(r"<main.*</main>", text, re.S)
+    assert found is not None
+    return found.group(0)
+
+
 def _missing(browser: httpx.Client) -> httpx.Response:
     return browser.get("/_admin/no-such-page-at-all")
 
@@ -63,19 +70,19 @@ def test_admin_pages_refused_like_missing_ones(server: LiveServer) -> None:
     for path in ADMIN_PAGES:
         answer = member.get(path)
         assert answer.status_code == 404, path
-        assert answer.text.replace(path, "") == missing.text.replace(
-            "/_admin/no-such-page-at-all", ""
-        ), path
+        assert _main(answer.text) == _main(missing.text), path
     for path in ADMIN_POSTS:
         answer = member.post(path, data={"_csrf": token, "username": "x", "email": "x@x.org"})
         assert answer.status_code == 404, path
     # not signed in: sent to sign in, as for a missing page; other clients: the plain 404
     anonymous = client(server)
+    plain_missing = httpx.get(server.url + "/_admin/no-such-page-at-all")
+    assert plain_missing.status_code == 404
     for path in ADMIN_PAGES:
         answer = anonymous.get(path)
         assert answer.status_code == 302 and "/_admin/login" in answer.headers["location"], path
         plain = httpx.get(server.url + path)
-        assert (plain.status_code, plain.text) == (404, "Not found"), path
+        assert (plain.status_code, plain.text) == (404, plain_missing.text), path
     # nothing was created by the refused POSTs
     assert all(u["username"] != "x" for u in server.ok("get_users"))
 
@@ -270,3 +277,43 @@ def test_explainer_page(server: LiveServer) -> None:
     missing = browser.get("/_admin/permissions/explain?user=nobody-at-all&type=repository&name=x")
     assert missing.status_code == 400 and "user `nobody-at-all` does not exist" in missing.text
     assert 'value="nobody-at-all"' in missing.text
+
+
+def test_admin_journal_filters_and_pages(server: LiveServer) -> None:
+    user = _user(server)
+    private = server.new_repo(private=True)["repo_name"]
+    public = server.new_repo()["repo_name"]
+    server.ok("delete_repo", repoid=public)
+    browser = _admin(server)
+    text = page_of(browser, "/_admin")
+    assert private in text  # private repositories too
+    assert public in text  # and entries of deleted ones
+    mine = page_of(browser, f"/_admin?repo={private}")
+    actions = re.findall(r'<tr data-action="([^"]+)"', mine)
+    assert actions and set(actions) == {"user_created_repo"}
+    deleted = page_of(browser, f"/_admin?action=user_deleted_repo&repo={public}")
+    assert re.findall(r'<tr data-action="([^"]+)"', deleted) == ["user_deleted_repo"]
+    nobody = page_of(browser, f"/_admin?user={user['username']}")
+    assert "No entries match the filter" in nobody
+    tag = unique("jp")
+    for i in range(51):
+        server.ok("create_repo", repo_name=f"{tag}-{i:02d}", repo_type="git")
+    first = page_of(browser, f"/_admin?repo={tag}")
+    assert len(re.findall(r"<tr data-action=", first)) == 50 and 'rel="next"' in first
+    assert f"{tag}-50" in first and f"{tag}-00<" not in first
+    second = page_of(browser, f"/_admin?repo={tag}&page=2")
+    assert len(re.findall(r"<tr data-action=", second)) == 1 and f"{tag}-00<" in second
+
+
+def test_settings_and_server_pages(server: LiveServer) -> None:
+    browser = _admin(server)
+    text = page_of(browser, "/_admin/settings")
+    rows = dict(re.findall(
+        r'<tr data-name="([^"]+)">\s*<td class="mono">[^<]*</td>\s*<td class="mono">.*?</td>'
+        r"\s*<td>(.*?)</td>", text, re.S))  # fmt: skip
+    assert "environment (HEARTH_DATABASE_URL)" in rows["database_url"]
+    assert "default" in rows["feed_items"]
+    assert ADMIN[1] not in text
+    info = page_of(browser, "/_admin/server")
+    for word in ("Hearth", "Python", "Git", "Mercurial", "Repositories", "Dialect", "Task queue"):
+        assert word in info, word

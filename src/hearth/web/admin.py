@@ -35,17 +35,18 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("repo_groups", "Repository groups", "/_admin/repo_groups"),
     ("repos", "Repositories", "/_admin/repos"),
     ("permissions", "Permissions", "/_admin/permissions"),
-    ("journal", "Journal", "/_admin/journal"),
+    ("journal", "Journal", "/_admin"),
     ("settings", "Settings", "/_admin/settings"),
     ("server", "Server", "/_admin/server"),
 )
 
-NOT_FOUND = "Not found"
+#: what a missing page under /_admin answers (it is read as a repository path)
+NOT_FOUND = "Repository not found"
 
 
 def refused(request: Request, visitor: Visitor) -> Response:
     """What a non-administrator gets from any admin page: exactly what a missing page answers
-    (``pages.hidden`` with the generic "Not found": sign in first, else the 404 page)."""
+    (``pages.hidden``: sign in first, else the 404 page; other clients the plain 404)."""
     return pages.hidden(request, visitor, NOT_FOUND)
 
 

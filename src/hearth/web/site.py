@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute
 
 from hearth.web import (
     account,
+    adminserver,
     adminusergroups,
     adminusers,
     explainpage,
@@ -42,4 +43,5 @@ def routes(runtime: Runtime) -> list[BaseRoute]:
         *adminusers.routes(),
         *adminusergroups.routes(),
         *explainpage.routes(),
+        *adminserver.routes(),
     ]
