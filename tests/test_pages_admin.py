@@ -310,7 +310,7 @@ def test_settings_and_server_pages(server: LiveServer) -> None:
     text = page_of(browser, "/_admin/settings")
     rows = dict(re.findall(
         r'<tr data-name="([^"]+)">\s*<td class="mono">[^<]*</td>\s*<td class="mono">.*?</td>'
-        r"\s*<td>(.*?)</td>", text, re.S))  # fmt: skip
+        r"\s*<td class=\"small\">(.*?)</td>", text, re.S))  # fmt: skip
     assert "environment (HEARTH_DATABASE_URL)" in rows["database_url"]
     assert "default" in rows["feed_items"]
     assert ADMIN[1] not in text

@@ -28,6 +28,7 @@ SECRET = frozenset({"admin_password"})
 #: settings that are URLs which may carry a password
 URLS = frozenset({"database_url", "broker_url"})
 DEFAULT = "default"
+DERIVED = {"repos": "default (inside home)", "database_url": "default (inside home)"}
 
 
 def mask_url(url: str) -> str:
@@ -61,7 +62,7 @@ def settings_rows(actor: Actor, settings: Settings) -> list[SettingRow]:
     fields = {f.name for f in dataclasses.fields(settings)}
     return [
         SettingRow(name, _shown(name, getattr(settings, name)),
-                   settings.sources.get(name, DEFAULT))
+                   settings.sources.get(name, DERIVED.get(name, DEFAULT)))
         for name in SETTING_NAMES
         if name in fields
     ]  # fmt: skip
@@ -110,5 +111,6 @@ def server_info(db: Session, actor: Actor, settings: Settings, version: str) -> 
             ("Mode", "background worker (broker)" if settings.tasks_async else "in the server"),
             ("Broker", mask_url(settings.broker_url) or "(none)"),
             *((f"Tasks {state}", str(n)) for state, n in sorted(states.items())),
+            *([("Tasks", "none recorded")] if not states else []),
         ],
     )
