@@ -89,6 +89,11 @@ def test_user_group_and_explainer(page: Any, web_server: LiveServer, shots: Path
     assert first.get_attribute("data-rule") == "user group" and group in first.inner_text()
     assert page.locator('#explain-rules li[data-rule="private"]').count() == 1
     shot(page, shots, "admin-explain")
+    # revoked: the same question, the group's rule is gone
+    web_server.ok("revoke_user_group_permission", repoid=repo, usergroupid=group)
+    page.reload()
+    assert page.locator("#explain-permission").inner_text() == "repository.none"
+    assert page.locator('#explain-rules li[data-rule="user group"]').count() == 0
     for path, name in (("/_admin", "admin-journal"), ("/_admin/settings", "admin-settings"),
                        ("/_admin/server", "admin-server")):  # fmt: skip
         page.goto(path)

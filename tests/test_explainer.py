@@ -210,3 +210,6 @@ def test_explain_permission_method(server: LiveServer) -> None:
     # the command says the same
     out = server.cli("perms", "explain", user["username"], f"repo:{repo}", "--json")
     assert json.loads(out.stdout) == answer
+    table = server.cli("perms", "explain", user["username"], repo).stdout
+    assert f"{user['username']} on repository `{repo}`: repository.write" in table
+    assert "user group" in table and group["group_name"] in table
