@@ -52,7 +52,7 @@ def test_admin_creates_a_user_who_signs_in(page: Any, web_server: LiveServer, sh
     sign_out(page)
     sign_in(page, name, PASSWORD)
     assert page.get_by_role("link", name=name).count() >= 1  # the header shows who is signed in
-    assert page.get_by_role("link", name="Admin").count() == 0
+    assert page.get_by_role("link", name="Manage").count() == 0
     _no_errors(page)
     answer = page.goto("/_admin/users")
     assert answer is not None and answer.status == 404
