@@ -114,6 +114,9 @@ class Settings:
     ssh_authorized_keys_file: Path | None = None
     log_format: str = "text"
     extra: Mapping[str, str] = field(default_factory=dict)
+    #: where each setting came from: ``hearth.toml`` (its path), ``environment`` (``HEARTH_X``);
+    #: a setting missing here has its default (the admin settings page shows it)
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     @property
     def is_sqlite(self) -> bool:
@@ -215,6 +218,7 @@ def load_settings(
     """Read ``hearth.toml`` and ``HEARTH_*`` variables into a validated :class:`Settings`."""
     env = os.environ if environ is None else environ
     raw: dict[str, Any] = {}
+    sources: dict[str, str] = {}
     path = config_file or Path(env.get("HEARTH_CONFIG", "hearth.toml"))
     if path.is_file():
         try:
@@ -226,11 +230,13 @@ def load_settings(
             if key not in SETTING_NAMES:
                 raise ConfigError(f"{key}: unknown setting in {path}")
             raw[key] = value
+            sources[key] = f"hearth.toml ({path})"
     elif "HEARTH_CONFIG" in env:
         raise ConfigError(f"HEARTH_CONFIG: no such file {path}")
     for name in SETTING_NAMES:
         if env_name(name) in env:
             raw[name] = env[env_name(name)]
+            sources[name] = f"environment ({env_name(name)})"
 
     home = Path(raw.pop("home", "./data")).expanduser().resolve()
     repos = Path(raw.pop("repos", home / "repos")).expanduser().resolve()
@@ -238,7 +244,9 @@ def load_settings(
     values: dict[str, Any] = {}
     for name, value in raw.items():
         values[name] = _CONVERTERS[name](name, value)
-    settings = Settings(home=home, repos=repos, database_url=database_url, **values)
+    settings = Settings(
+        home=home, repos=repos, database_url=database_url, sources=sources, **values
+    )
     _validate(settings)
     return settings
 

@@ -238,6 +238,13 @@ TEXTS: dict[str, str] = {
     "web_key_expiry": "The expiry date must be a date in the future (YYYY-MM-DD)",
     "web_key_not_found": "No such API key",
     "web_gist_empty": "A gist needs a file name and some content",
+    # the permission explainer (issue 14)
+    "explain_one_object": "give exactly one of `repoid`, `repogroupid` and `usergroupid`",
+    # administration pages (issue 14)
+    "admin_required": "`{x}` is required",
+    "admin_password_mismatch": "The two passwords differ",
+    "admin_self_delete": "You cannot delete your own account",
+    "admin_default_user": "The `default` user cannot be changed here",
 }
 
 

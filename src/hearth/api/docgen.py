@@ -7,7 +7,13 @@ what the server accepts; ``tests/test_docs.py`` fails when the committed file is
 
 from __future__ import annotations
 
+import inspect
+
 from hearth.api import declare, methods  # noqa: F401  (registers the methods)
+
+#: Hearth's own methods whose handler docstring is their documentation (Kallithea's are
+#: documented by the specification)
+EXPLAINED = ("explain_permission",)
 
 
 def render() -> str:
@@ -31,6 +37,8 @@ def render() -> str:
         )
         gate = decl.gate or "none (checks inside the method)"
         lines += [title, "", f"Tier: {decl.tier}. Gate: {gate}.", ""]
+        if name in EXPLAINED:
+            lines += [inspect.cleandoc(decl.handler.__doc__ or ""), ""]
         if decl.args:
             lines += ["| arg | kind | default | aliases |", "|---|---|---|---|"]
             for arg in decl.args:

@@ -16,6 +16,7 @@ in a module of its own —
 * ``admin`` (``api-key USER``, ``create-user``, ``set-password``, ``ip-rule``: the older spellings,
   which stay; ``purge-deleted``): ``cli/admin_admin.py``;
 * ``admin import-kallithea``: ``cli/admin_import.py``;
+* ``perms explain USER OBJECT`` (the permission explainer): ``cli/admin_perms.py``;
 * ``doctor``: ``cli/doctor.py``;
 * ``user ssh-key`` (add, list, remove), ``ssh-keys`` and ``ssh-serve`` (OpenSSH's
   ``AuthorizedKeysCommand`` and forced command): ``cli/admin_ssh.py``.
@@ -38,6 +39,7 @@ from hearth.cli.admin_context import fail, settings, shown_url
 from hearth.cli.admin_groups import group_app, user_group_app
 from hearth.cli.admin_import import import_kallithea
 from hearth.cli.admin_keys import key_app
+from hearth.cli.admin_perms import perms_app
 from hearth.cli.admin_repos import repo_app
 from hearth.cli.admin_ssh import ssh_authorized_keys, ssh_key_app, ssh_keys, ssh_serve
 from hearth.cli.admin_users import user_app
@@ -56,6 +58,7 @@ app.add_typer(key_app, name="api-key")
 app.add_typer(repo_app, name="repo")
 app.add_typer(group_app, name="group")
 app.add_typer(user_group_app, name="user-group")
+app.add_typer(perms_app, name="perms")
 admin_app.add_typer(repo_app, name="repo")  # the spelling of web-and-vcs.md §7
 user_app.add_typer(ssh_key_app, name="ssh-key")
 app.command("ssh-keys")(ssh_keys)

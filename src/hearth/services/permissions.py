@@ -220,20 +220,45 @@ def level_params(actor: Actor) -> dict[str, int]:
     return {"uid": actor.user_id, "did": actor.default_user_id}
 
 
-@functools.cache
-def level_subquery(kind: str, anonymous: bool) -> Any:
-    """(obj, level) for a non-admin: MAX(level) over the ``default`` row (or the owner/private rule),
-    the rows of the actor's active groups and the actor's own row. Execute with ``level_params``."""
+RULE_OWNER = "owner"
+RULE_PRIVATE = "private"
+RULE_DEFAULT = "default user"
+RULE_GROUP = "user group"
+RULE_USER = "direct grant"
+RULE_ADMIN = "admin"
+
+
+def _sources(kind: str, anonymous: bool, explained: bool) -> list[Any]:
+    """The rows a non-admin's level on each object is the MAX of: the ``default`` user's row (for
+    repositories: the owner's admin first, else none when private), the rows of the actor's active
+    groups, and the actor's own row. With ``explained`` each row also says which rule it is and
+    through whom (``via``: a user or user group id), which is all :func:`explain` adds: the access
+    checks and the explanation read the very same rows."""
     k = _KINDS[kind]
     default_row = (k.user_obj == k.obj) & (k.user_rows.user_id == _DID)
     start: Any = func.coalesce(k.user_rows.level, 0)
+    rule: Any = literal(RULE_DEFAULT)
+    via: Any = _DID
     if k.owner_and_private:
         start = case(
             (Repository.owner_id == _UID, literal(int(Level.ADMIN))),
             (Repository.private.is_(True), literal(0)),
             else_=start,
         )
-    parts = [select(k.obj.label("obj"), start.label("level")).outerjoin(k.user_rows, default_row)]
+        rule = case(
+            (Repository.owner_id == _UID, literal(RULE_OWNER)),
+            (Repository.private.is_(True), literal(RULE_PRIVATE)),
+            else_=literal(RULE_DEFAULT),
+        )
+        via = case((Repository.owner_id == _UID, _UID), else_=_DID)
+
+    def columns(obj: Any, level: Any, what: Any, who: Any) -> list[Any]:
+        out = [obj.label("obj"), level.label("level")]
+        if explained:
+            out += [what.label("rule"), who.label("via")]
+        return out
+
+    parts = [select(*columns(k.obj, start, rule, via)).outerjoin(k.user_rows, default_row)]
     if not anonymous:
         groups = (
             select(UserGroupMember.users_group_id)
@@ -241,21 +266,84 @@ def level_subquery(kind: str, anonymous: bool) -> Any:
             .where(UserGroupMember.user_id == _UID, UserGroup.active.is_(True))
         )
         parts.append(
-            select(k.group_obj.label("obj"), k.group_rows.level.label("level")).where(
-                k.group_rows.users_group_id.in_(groups)
-            )
+            select(
+                *columns(
+                    k.group_obj,
+                    k.group_rows.level,
+                    literal(RULE_GROUP),
+                    k.group_rows.users_group_id,
+                )
+            ).where(k.group_rows.users_group_id.in_(groups))
         )
         parts.append(
-            select(k.user_obj.label("obj"), k.user_rows.level.label("level")).where(
-                k.user_rows.user_id == _UID
-            )
+            select(
+                *columns(k.user_obj, k.user_rows.level, literal(RULE_USER), k.user_rows.user_id)
+            ).where(k.user_rows.user_id == _UID)
         )
-    sub = union_all(*parts).subquery()
+    return parts
+
+
+@functools.cache
+def level_subquery(kind: str, anonymous: bool) -> Any:
+    """(obj, level) for a non-admin: MAX(level) over :func:`_sources`. Execute with
+    ``level_params``."""
+    sub = union_all(*_sources(kind, anonymous, False)).subquery()
     return (
         select(sub.c.obj.label("obj"), func.max(sub.c.level).label("level"))
         .group_by(sub.c.obj)
         .subquery()
     )
+
+
+@functools.cache
+def _explained_statement(kind: str, anonymous: bool) -> Any:
+    sub = union_all(*_sources(kind, anonymous, True)).subquery()
+    return select(sub.c.level, sub.c.rule, sub.c.via).where(sub.c.obj == bindparam("obj"))
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One rule that gives ``actor`` a level on an object."""
+
+    rule: str  # RULE_*
+    level: Level
+    via_user_id: int | None  # the owner, the default user, the user with the direct grant
+    via_group_id: int | None  # the user group of a group grant
+    effective: bool  # this rule decided the level; the others were overridden or equal
+
+
+@dataclass(frozen=True)
+class Explanation:
+    level: Level
+    reasons: list[Reason]  # strongest first
+
+
+_RULE_ORDER = {RULE_ADMIN: 0, RULE_OWNER: 1, RULE_USER: 2, RULE_GROUP: 3, RULE_DEFAULT: 4,
+               RULE_PRIVATE: 5}  # fmt: skip
+
+
+def explain(db: Session, actor: Actor, kind: str, obj_id: int) -> Explanation:
+    """``actor``'s level on one object and why: the rows of :func:`_sources` (those
+    :func:`level_subquery` takes the MAX of), the strongest marked effective; an admin's level is
+    admin whatever the rows say (they are listed as overridden)."""
+    params: dict[str, Any] = {**level_params(actor), "obj": obj_id}
+    rows = core(db).execute(_explained_statement(kind, actor.is_anonymous), params).all()
+    found: list[tuple[str, Level, int | None, int | None]] = []
+    for level, rule, via in rows:
+        if level is None:
+            continue
+        group_id = int(via) if rule == RULE_GROUP else None
+        user_id = None if rule == RULE_GROUP else int(via)
+        found.append((str(rule), Level(int(level)), user_id, group_id))
+    if actor.admin:
+        found.append((RULE_ADMIN, Level.ADMIN, actor.user_id, None))
+    found.sort(key=lambda r: (-int(r[1]), _RULE_ORDER.get(r[0], 9)))
+    best = found[0][1] if found else Level.NONE
+    reasons = [
+        Reason(rule, level, user_id, group_id, index == 0)
+        for index, (rule, level, user_id, group_id) in enumerate(found)
+    ]
+    return Explanation(best, reasons)
 
 
 @functools.cache

@@ -76,6 +76,11 @@ def _name_taken(db: Session, name: str, exclude: int | None = None) -> bool:
     return db.scalar(query) is not None
 
 
+def name_taken(db: Session, name: str, exclude: int | None = None) -> bool:
+    """Whether a user group other than ``exclude`` is called ``name``."""
+    return _name_taken(db, name, exclude)
+
+
 # --- lookup and hiding ------------------------------------------------------------------------
 
 

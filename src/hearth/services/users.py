@@ -64,6 +64,16 @@ def _email_taken(db: Session, email: str, exclude: int | None = None) -> bool:
     return db.scalar(primary.union_all(extra).limit(1)) is not None
 
 
+def username_taken(db: Session, username: str, exclude: int | None = None) -> bool:
+    """Whether another user (not ``exclude``) has ``username`` (any case)."""
+    return _name_taken(db, username, exclude)
+
+
+def email_taken_by_other(db: Session, email: str, exclude: int | None) -> bool:
+    """Whether a user other than ``exclude`` has ``email`` (primary or extra, any case)."""
+    return _email_taken(db, email, exclude)
+
+
 def email_taken(db: Session, email: str) -> bool:
     """Whether any user has ``email`` as primary or extra address (any case)."""
     return _email_taken(db, email)

@@ -11,7 +11,20 @@ from typing import TYPE_CHECKING
 
 from starlette.routing import BaseRoute
 
-from hearth.web import account, gistpages, home, journal, prpages, signin, static, summary
+from hearth.web import (
+    account,
+    adminserver,
+    adminusergroups,
+    adminusers,
+    explainpage,
+    gistpages,
+    home,
+    journal,
+    prpages,
+    signin,
+    static,
+    summary,
+)
 
 if TYPE_CHECKING:
     from hearth.runtime import Runtime
@@ -27,4 +40,8 @@ def routes(runtime: Runtime) -> list[BaseRoute]:
         *journal.routes(),
         *gistpages.routes(),
         *prpages.routes(),
+        *adminusers.routes(),
+        *adminusergroups.routes(),
+        *explainpage.routes(),
+        *adminserver.routes(),
     ]

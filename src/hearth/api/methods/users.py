@@ -7,7 +7,7 @@ from typing import Any
 
 from hearth.api.declare import CALLER, Arg, Call, Kind, method
 from hearth.errors import Forbidden
-from hearth.services import lookup, repogroups, users
+from hearth.services import explainer, lookup, repogroups, users
 from hearth.services.lookup import as_id
 from hearth.shapes import detailed_user, permission_block
 
@@ -111,3 +111,47 @@ def delete_user(call: Call, userid: int | str) -> dict[str, Any]:
     ident, name = user.user_id, user.username
     users.delete_user(call.db, user)
     return {"msg": f"deleted user ID:{ident} {name}", "user": None}
+
+
+@method(
+    "explain_permission",
+    tier="hearth",
+    readonly=True,
+    args=[
+        Arg("userid", Kind.ID_NAME, CALLER),
+        Arg("repoid", Kind.ID_NAME, None),
+        Arg("repogroupid", Kind.ID_NAME, None),
+        Arg("usergroupid", Kind.ID_NAME, None),
+    ],
+)
+def explain_permission(
+    call: Call,
+    userid: int | str | None,
+    repoid: int | str | None,
+    repogroupid: int | str | None,
+    usergroupid: int | str | None,
+) -> dict[str, Any]:
+    """A user's effective permission on one object, and why (Hearth's own method).
+
+    Give exactly one of `repoid`, `repogroupid`, `usergroupid`. Admins may ask about any user;
+    others only about themselves (else `userid is not the same as your user`), and an object
+    on which they have no permission at all is answered as missing.
+
+    Result: `{"user": NAME, "object": {"type": "repository"|"repository_group"|"user_group",
+    "name": NAME}, "permission": P, "because": [{"rule", "permission", "via", "effective"}, ...]}`.
+    `permission` is exactly what `get_user`'s `permissions` reports for the object (e.g.
+    `repository.write`; `repository.none` where `get_user` omits a none). `because` lists every
+    rule that gives the user a level on the object, strongest first; the first is `effective`
+    (the one that decided), the others were overridden or only equal it. `rule` is one of
+    `admin` (the user is an administrator; `via` the user), `owner` (owner of the repository),
+    `direct grant` (a row for the user), `user group` (a row for an active user group the user
+    is a member of; `via` the group), `default user` (the row of the `default` user: what
+    everybody gets), `private` (a private repository gives nothing through the `default` user).
+    Inheritance from repository groups works as in Kallithea: granting on a group with
+    `apply_to_children` writes rows on what is inside, which then show as `direct grant` or
+    `user group`. The rules are read from the rows the access checks themselves take the
+    highest of (`services/permissions.py`), so the answer cannot disagree with a check."""
+    answer = explainer.explain_permission(
+        call.db, call.actor, userid, repoid, repogroupid, usergroupid
+    )
+    return answer.as_json()
