@@ -11,7 +11,18 @@ from typing import TYPE_CHECKING
 
 from starlette.routing import BaseRoute
 
-from hearth.web import account, gistpages, home, journal, prpages, signin, static, summary
+from hearth.web import (
+    account,
+    admingroups,
+    gistpages,
+    home,
+    journal,
+    prpages,
+    repoadmin,
+    signin,
+    static,
+    summary,
+)
 
 if TYPE_CHECKING:
     from hearth.runtime import Runtime
@@ -27,4 +38,6 @@ def routes(runtime: Runtime) -> list[BaseRoute]:
         *journal.routes(),
         *gistpages.routes(),
         *prpages.routes(),
+        *admingroups.routes(),
+        *repoadmin.routes(),
     ]
