@@ -33,7 +33,7 @@ from starlette.routing import Route
 
 from hearth.errors import HearthError
 from hearth.services import groupperms, lookup, repogroups
-from hearth.web import pages
+from hearth.web import admin, pages
 from hearth.web.pages import Visitor
 
 if TYPE_CHECKING:
@@ -53,13 +53,6 @@ DONE = {
     "granted": "Permission saved.",
     "revoked": "Permission removed.",
 }
-
-
-def refused(request: Request, visitor: Visitor) -> Response | None:
-    """Admin pages answer anyone else exactly as a missing page."""
-    if visitor.admin:
-        return None
-    return pages.hidden(request, visitor, "Not found")
 
 
 def _runtime(request: Request) -> Runtime:
@@ -108,10 +101,11 @@ async def _list_page(
         parent = g["path"].rpartition("/")[0]
         if parent:
             children[parent] = children.get(parent, 0) + 1
-    return pages.render(
+    return admin.render(
         request,
         visitor,
         "admin_repo_groups.html",
+        "repo_groups",
         status=status,
         groups=groups,
         children=children,
@@ -128,8 +122,6 @@ async def _list_page(
 
 
 async def repo_groups(request: Request, visitor: Visitor) -> Response:
-    if (no := refused(request, visitor)) is not None:
-        return no
     if request.method != "POST":
         return await _list_page(request, visitor)
     data = await pages.form(request, visitor)
@@ -188,10 +180,11 @@ async def _edit_page(
     perm_typed: dict[str, str] | None = None,
 ) -> Response:
     group = await _read(request, lambda db: _details(db, gid))
-    return pages.render(
+    return admin.render(
         request,
         visitor,
         "admin_repo_group_edit.html",
+        "repo_groups",
         status=status,
         g=group,
         error=error,
@@ -215,8 +208,6 @@ def _gid(request: Request) -> int:
 
 
 async def edit(request: Request, visitor: Visitor) -> Response:
-    if (no := refused(request, visitor)) is not None:
-        return no
     gid = _gid(request)
     if request.method != "POST":
         return await _edit_page(request, visitor, gid)
@@ -243,8 +234,6 @@ async def edit(request: Request, visitor: Visitor) -> Response:
 
 
 async def delete(request: Request, visitor: Visitor) -> Response:
-    if (no := refused(request, visitor)) is not None:
-        return no
     gid = _gid(request)
     if request.method != "POST":
         return pages.redirect(request, visitor, f"/_admin/repo_groups/{gid}/edit")
@@ -260,8 +249,6 @@ async def delete(request: Request, visitor: Visitor) -> Response:
 
 
 async def permissions(request: Request, visitor: Visitor) -> Response:
-    if (no := refused(request, visitor)) is not None:
-        return no
     gid = _gid(request)
     if request.method != "POST":
         return pages.redirect(request, visitor, f"/_admin/repo_groups/{gid}/edit")
@@ -303,8 +290,10 @@ async def permissions(request: Request, visitor: Visitor) -> Response:
 def routes() -> list[Route]:
     both = ["GET", "HEAD", "POST"]
     return [
-        Route("/_admin/repo_groups", pages.page(repo_groups), methods=both),
-        Route("/_admin/repo_groups/{gid:int}/edit", pages.page(edit), methods=both),
-        Route("/_admin/repo_groups/{gid:int}/delete", pages.page(delete), methods=both),
-        Route("/_admin/repo_groups/{gid:int}/permissions", pages.page(permissions), methods=both),
+        Route("/_admin/repo_groups", admin.admin_page(repo_groups), methods=both),
+        Route("/_admin/repo_groups/{gid:int}/edit", admin.admin_page(edit), methods=both),
+        Route("/_admin/repo_groups/{gid:int}/delete", admin.admin_page(delete), methods=both),
+        Route(
+            "/_admin/repo_groups/{gid:int}/permissions", admin.admin_page(permissions), methods=both
+        ),
     ]
