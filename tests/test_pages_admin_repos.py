@@ -274,3 +274,40 @@ def test_new_repository_form_and_settings(server: LiveServer, kind: str) -> None
     gone = _post(admin, f"/{renamed}/settings", f"/{renamed}/settings", action="delete", forks="")
     assert gone.status_code == 303, gone.text
     assert renamed not in {r["repo_name"] for r in server.ok("get_repos")}
+
+
+def test_fork_from_the_summary_page(server: LiveServer) -> None:
+    user = _user(server)
+    source = unique("src")
+    server.ok("create_repo", repo_name=source, repo_type="git", description="upstream")
+    browser = signed_in(server, user["username"], PASSWORD)
+    assert f'href="/{source}/fork"' in page_of(browser, f"/{source}")
+    form = f"/{source}/fork"
+    name = unique("fork")
+    made = _post(browser, form, form, fork_name=name, description="mine", private="on")
+    assert made.status_code == 303, made.text
+    got = server.ok("get_repo", repoid=name)
+    assert got["fork_of"] == source and got["private"] is True
+    assert got["owner"] == user["username"]
+    again = _post(browser, form, form, fork_name=name, description="typed again")
+    assert again.status_code == 400 and "typed again" in again.text
+    assert 'id="form-error"' in again.text
+
+
+def test_user_group_permission_editor(server: LiveServer) -> None:
+    admin = signed_in(server, *ADMIN)
+    user = _user(server)
+    group = unique("ug")
+    gid = server.ok("create_user_group", group_name=group)["user_group"]["users_group_id"]
+    path = f"/_admin/user_groups/{gid}/permissions"
+    granted = _post(admin, path, path, holder="user", name=user["username"], perm="usergroup.admin")
+    assert granted.status_code == 303, granted.text
+    assert user["username"] in page_of(admin, path)
+    # the new group admin may open the editor; another user gets the missing page
+    page_of(signed_in(server, user["username"], PASSWORD), path)
+    page_of(signed_in(server, _user(server)["username"], PASSWORD), path, 404)
+    wrong = _post(admin, path, path, holder="user", name=user["username"], perm="repository.read")
+    assert wrong.status_code == 400 and 'id="perm-error"' in wrong.text
+    revoked = _post(admin, path, path, holder="user", name=user["username"], perm="revoke")
+    assert revoked.status_code == 303, revoked.text
+    assert f'data-name="{user["username"]}"' not in page_of(admin, path)

@@ -38,7 +38,7 @@ from starlette.routing import Route
 
 from hearth.errors import HearthError, NotFound
 from hearth.services import locks, lookup, remote, repogroups, repoperms, repos
-from hearth.services.permissions import Actor, Level, group_levels
+from hearth.services.permissions import Actor, Level, group_levels, has_global
 from hearth.web import pages, repopages
 from hearth.web.pages import Visitor
 from hearth.web.repopages import RepoPage
@@ -384,6 +384,74 @@ async def settings_page(view: RepoPage) -> Response:
         kept = {k: pages.field(data, k) for k in SAVE_FIELDS} if action == "save" else None
         return await _settings_page(view, status=400, error=exc.text, typed=kept)
     return pages.redirect(request, view.visitor, f"/{quote(name)}/settings?done={done}")
+
+
+FORK_FIELDS = ("fork_name", "repo_group", "description", "private", "copy_permissions")
+
+
+async def _fork_page(
+    view: RepoPage, typed: dict[str, str], *, status: int = 200, error: str = ""
+) -> Response:
+    runtime = view.runtime
+
+    def load() -> list[dict[str, Any]]:
+        with runtime.database.sessions() as db:
+            return _writable_groups(db, view.actor)
+
+    groups = await pages.blocking(load)
+    return view.render(
+        "repo_fork.html",
+        status=status,
+        typed=typed,
+        groups=groups,
+        error=error,
+        repo_url="/" + quote(view.repo.repo_name),
+    )
+
+
+@repopages.page("fork", "fork:index", methods=("GET", "HEAD", "POST"))
+async def fork_page(view: RepoPage) -> Response:
+    """Fork this repository (``fork_repo``: the ``hg.fork.repository`` gate, then the service)."""
+    runtime = view.runtime
+    request = view.request
+    actor = view.actor
+    if not view.visitor.signed_in:
+        return pages.to_login(request, view.visitor)
+
+    def may_fork() -> bool:
+        with runtime.database.sessions() as db:
+            return has_global(db, actor, "hg.fork.repository")
+
+    if not await pages.blocking(may_fork):
+        return pages.forbidden(request, view.visitor, "You may not fork repositories.")
+    source = view.repo.repo_name
+    if request.method != "POST":
+        typed = {k: "" for k in FORK_FIELDS}
+        typed["fork_name"] = f"{view.visitor.username}-{source.rpartition('/')[2]}"
+        return await _fork_page(view, typed)
+    data = await pages.form(request, view.visitor)
+    typed = {k: pages.field(data, k) for k in FORK_FIELDS}
+    if not typed["fork_name"].strip():
+        return await _fork_page(view, typed, status=400, error="Name the fork.")
+    address = runtime.client_address(dict(request.scope))
+
+    def make(db: Session) -> tuple[str, str]:
+        new = repos.NewFork(
+            fork_name=_full_name(db, typed["repo_group"], typed["fork_name"]),
+            owner=None,
+            description=typed["description"],
+            copy_permissions=_checked(typed, "copy_permissions"),
+            private=_checked(typed, "private"),
+            landing_rev="rev:tip",
+        )
+        _, made = repos.fork(db, actor, runtime.settings, view.repo.repo_id, new, client_ip=address)
+        return made.repo_name, ""
+
+    try:
+        name, _ = await _run(runtime, make)
+    except HearthError as exc:
+        return await _fork_page(view, typed, status=400, error=exc.text)
+    return pages.redirect(request, view.visitor, "/" + quote(name))
 
 
 async def _run(runtime: Runtime, work: Callable[[Session], tuple[str, str]]) -> tuple[str, str]:

@@ -22,6 +22,7 @@ from hearth.web import (
     signin,
     static,
     summary,
+    usergroupperms,
 )
 
 if TYPE_CHECKING:
@@ -40,4 +41,5 @@ def routes(runtime: Runtime) -> list[BaseRoute]:
         *prpages.routes(),
         *admingroups.routes(),
         *repoadmin.routes(),
+        *usergroupperms.routes(),
     ]
