@@ -311,3 +311,59 @@ def test_user_group_permission_editor(server: LiveServer) -> None:
     revoked = _post(admin, path, path, holder="user", name=user["username"], perm="revoke")
     assert revoked.status_code == 303, revoked.text
     assert f'data-name="{user["username"]}"' not in page_of(admin, path)
+
+
+def _global_form(browser: httpx.Client) -> dict[str, str]:
+    """The global permissions form's current values, as it would post them."""
+    text = page_of(browser, "/_admin/permissions")
+    fields = {}
+    for kind, options in re.findall(
+        r'<select id="perm-[^"]+" name="([^"]+)">(.*?)</select>', text, re.S
+    ):
+        fields[kind] = re.findall(r'<option value="([^"]+)" selected>', options)[0]
+    if 'name="anonymous" checked' in text:
+        fields["anonymous"] = "on"
+    return fields
+
+
+def test_global_permissions_page(server: LiveServer) -> None:
+    admin = signed_in(server, *ADMIN)
+    user = _user(server)
+    page_of(signed_in(server, user["username"], PASSWORD), "/_admin/permissions", 404)
+    before = _global_form(admin)
+    assert before["hg.create"] == "hg.create.repository" and before["anonymous"] == "on"
+    public = unique("pubg")
+    server.ok("create_repo", repo_name=public, repo_type="git")
+    try:
+        bad = _post(
+            admin,
+            "/_admin/permissions",
+            "/_admin/permissions",
+            **{**before, "hg.create": "hg.create.everything"},
+        )
+        assert bad.status_code == 400 and "hg.create.everything" in bad.text
+        assert _global_form(admin) == before
+        changed = {**before, "hg.create": "hg.create.none"}
+        changed.pop("anonymous")
+        saved = _post(admin, "/_admin/permissions", "/_admin/permissions", **changed)
+        assert saved.status_code == 303, saved.text
+        assert _global_form(admin) == changed
+        # nobody signed in is the disabled default user now: sent to sign in
+        anonymous = client(server).get(f"/{public}")
+        assert anonymous.status_code == 302
+        # and a plain user may no longer create a repository at the top level
+        browser = signed_in(server, user["username"], PASSWORD)
+        refused = _post(
+            browser,
+            "/_admin/repos",
+            "/_admin/repos/new",
+            repo_type="git",
+            repo_name=unique("nope"),
+            repo_group="",
+            repo_description="kept",
+        )
+        assert refused.status_code == 400 and "kept" in refused.text
+    finally:
+        restored = _post(admin, "/_admin/permissions", "/_admin/permissions", **before)
+        assert restored.status_code == 303
+    assert client(server).get(f"/{public}").status_code == 200

@@ -223,6 +223,8 @@ TEXTS: dict[str, str] = {
     "web_key_expiry": "The expiry date must be a date in the future (YYYY-MM-DD)",
     "web_key_not_found": "No such API key",
     "web_gist_empty": "A gist needs a file name and some content",
+    "global_perm_invalid": "`{x}` is not one of the choices for {kind}: {choices}",
+    "global_perm_admin_only": "Only administrators change the global permissions",
 }
 
 

@@ -15,6 +15,7 @@ from hearth.web import (
     account,
     admingroups,
     gistpages,
+    globalperms,
     home,
     journal,
     prpages,
@@ -42,4 +43,5 @@ def routes(runtime: Runtime) -> list[BaseRoute]:
         *admingroups.routes(),
         *repoadmin.routes(),
         *usergroupperms.routes(),
+        *globalperms.routes(),
     ]
