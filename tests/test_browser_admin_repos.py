@@ -74,6 +74,11 @@ def test_group_grant_push_revoke_and_refused_delete(
     page.js_errors.clear()  # the refusal's own status, logged by Chromium
     page.goto("/_admin/repo_groups")
     shot(page, shots, "admin-repo-groups")
+    page.goto("/_admin/repos")
+    assert page.locator("#admin-repo-table", has_text=full).count() == 1
+    shot(page, shots, "admin-repos")
+    page.goto("/_admin/permissions")
+    shot(page, shots, "admin-permissions")
     _no_errors(page)
     sign_out(page)
 
@@ -83,6 +88,9 @@ def test_group_grant_push_revoke_and_refused_delete(
     work = clients.seeded("git")
     clients.push("git", work, url)
     assert web_server.ok("get_repo", repoid=full, with_revision_names=True)["branches"]
+    page.goto(f"/{full}")
+    page.click("#fork-link")
+    shot(page, shots, "repo-fork")
     sign_out(page)
 
     sign_in(page, *ADMIN)

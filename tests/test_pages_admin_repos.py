@@ -209,6 +209,8 @@ def test_new_repository_form_and_settings(server: LiveServer, kind: str) -> None
     assert bad.status_code == 400 and "typed" in bad.text
     assert not (server.home / "repos" / top / "bad name?").exists()
 
+    assert f'href="/{full}/settings"' in page_of(admin, "/_admin/repos")
+    assert 'id="new-repo-link"' in page_of(admin, "/")
     settings = f"/{full}/settings"
     text = page_of(admin, settings)
     assert "made on a page" in text

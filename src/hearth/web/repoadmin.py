@@ -37,9 +37,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from hearth.errors import HearthError, NotFound
-from hearth.services import locks, lookup, remote, repogroups, repoperms, repos
+from hearth.services import locks, lookup, remote, repogroups, repolisting, repoperms, repos
 from hearth.services.permissions import Actor, Level, group_levels, has_global
-from hearth.web import pages, repopages
+from hearth.web import admin, pages, repopages
 from hearth.web.pages import Visitor
 from hearth.web.repopages import RepoPage
 
@@ -138,12 +138,38 @@ async def new_repo(request: Request, visitor: Visitor) -> Response:
     return await _new_page(request, visitor, typed)
 
 
+async def _all_repos(request: Request, visitor: Visitor) -> Response:
+    """``GET /_admin/repos``: for admins every repository with a link to its settings (as
+    ``get_repos`` lists them); anyone else is sent to the "New repository" form."""
+    runtime: Runtime = request.app.state.runtime
+    actor = visitor.actor
+    if not visitor.admin or actor is None:
+        return pages.redirect(request, visitor, "/_admin/repos/new")
+
+    def load() -> list[dict[str, Any]]:
+        with runtime.database.sessions() as db:
+            views = repolisting.visible(db, actor, runtime.database.codepoint)
+            return [
+                {
+                    "name": v.repo["repo_name"],
+                    "type": v.repo["repo_type"],
+                    "private": v.repo["private"],
+                    "owner": v.owner,
+                    "description": v.repo["description"],
+                }
+                for v in views
+            ]
+
+    rows = await pages.blocking(load)
+    return admin.render(request, visitor, "admin_repos.html", "repos", repos=rows)
+
+
 async def create_repo(request: Request, visitor: Visitor) -> Response:
     runtime: Runtime = request.app.state.runtime
     if not visitor.signed_in:
         return pages.to_login(request, visitor)
     if request.method != "POST":
-        return pages.redirect(request, visitor, "/_admin/repos/new")
+        return await _all_repos(request, visitor)
     data = await pages.form(request, visitor)
     typed = {k: pages.field(data, k) for k in NEW_FIELDS}
     actor = visitor.actor
