@@ -14,7 +14,7 @@ import pytest
 
 from tests.live import LiveServer, unique
 from tests.pagecheck import client, csrf_of, page_of, signed_in
-from tests.vcs_clients import ADMIN
+from tests.vcs_clients import ADMIN, Clients, repo_url
 
 PASSWORD = "pw-Secret-42"
 
@@ -369,3 +369,68 @@ def test_global_permissions_page(server: LiveServer) -> None:
         restored = _post(admin, "/_admin/permissions", "/_admin/permissions", **before)
         assert restored.status_code == 303
     assert client(server).get(f"/{public}").status_code == 200
+
+
+def test_import_from_clone_uri_and_pull_now(server: LiveServer, tmp_path: Path) -> None:
+    clients = Clients(tmp_path)
+    admin = signed_in(server, *ADMIN)
+    source = unique("upstream")
+    server.ok("create_repo", repo_name=source, repo_type="git")
+    work = clients.seeded("git")
+    upstream = repo_url(server, source, *ADMIN)
+    clients.push("git", work, upstream)
+    name = unique("mirror")
+    made = _post(
+        admin,
+        "/_admin/repos",
+        "/_admin/repos/new",
+        repo_type="git",
+        repo_name=name,
+        repo_group="",
+        repo_description="imported",
+        clone_uri=upstream,
+    )
+    assert made.status_code == 303, made.text
+    branches = server.ok("get_repo", repoid=name, with_revision_names=True)["branches"]
+    assert branches["master"] == clients.tip("git", work)
+
+    clients.commit("git", work)
+    clients.push("git", work, upstream)
+    settings = f"/{name}/settings"
+    assert 'id="pull-button"' in page_of(admin, settings)
+    pulled = _post(admin, settings, settings, action="pull")
+    assert pulled.status_code == 303, pulled.text
+    branches = server.ok("get_repo", repoid=name, with_revision_names=True)["branches"]
+    assert branches["master"] == clients.tip("git", work)
+
+
+def test_new_repository_copies_the_group_permissions(server: LiveServer) -> None:
+    admin = signed_in(server, *ADMIN)
+    user = _user(server)
+    top = unique("cp")
+    server.ok("create_repo_group", group_name=top)
+    server.ok(
+        "grant_user_permission_to_repo_group",
+        repogroupid=top,
+        userid=user["username"],
+        perm="group.write",
+    )
+    gid = _groups(server)[top]["group_id"]
+    for copy in ("on", ""):
+        name = unique("c")
+        made = _post(
+            admin,
+            "/_admin/repos",
+            "/_admin/repos/new",
+            repo_type="hg",
+            repo_name=name,
+            repo_group=str(gid),
+            repo_description="",
+            repo_copy_permissions=copy,
+        )
+        assert made.status_code == 303, made.text
+        members = {
+            m["name"]: m["permission"]
+            for m in server.ok("get_repo", repoid=f"{top}/{name}")["members"]
+        }
+        assert (members.get(user["username"]) == "repository.write") == bool(copy), members
