@@ -7,6 +7,7 @@ back through the JSON-RPC API)."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import httpx
