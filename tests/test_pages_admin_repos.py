@@ -435,3 +435,19 @@ def test_new_repository_copies_the_group_permissions(server: LiveServer) -> None
             for m in server.ok("get_repo", repoid=f"{top}/{name}")["members"]
         }
         assert (members.get(user["username"]) == "repository.write") == bool(copy), members
+
+
+def test_delete_refuses_with_forks_then_detaches_them(server: LiveServer) -> None:
+    admin = signed_in(server, *ADMIN)
+    source, fork = unique("parent"), unique("child")
+    server.ok("create_repo", repo_name=source, repo_type="git")
+    server.ok("fork_repo", repoid=source, fork_name=fork)
+    settings = f"/{source}/settings"
+    refused = _post(admin, settings, settings, action="delete", forks="")
+    assert refused.status_code == 409 and 'id="form-error"' in refused.text
+    assert (server.home / "repos" / source).is_dir()
+    detached = _post(admin, settings, settings, action="delete", forks="detach")
+    assert detached.status_code == 303, detached.text
+    names = {r["repo_name"] for r in server.ok("get_repos")}
+    assert source not in names and fork in names
+    assert server.ok("get_repo", repoid=fork)["fork_of"] is None
