@@ -245,6 +245,8 @@ TEXTS: dict[str, str] = {
     "admin_password_mismatch": "The two passwords differ",
     "admin_self_delete": "You cannot delete your own account",
     "admin_default_user": "The `default` user cannot be changed here",
+    "global_perm_invalid": "`{x}` is not one of the choices for {kind}: {choices}",
+    "global_perm_admin_only": "Only administrators change the global permissions",
 }
 
 

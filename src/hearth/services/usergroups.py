@@ -36,6 +36,7 @@ from hearth.errors import Conflict, Failed, HearthError, Invalid, NotFound
 from hearth.services import lookup, permissions, users
 from hearth.services.lookup import is_digits
 from hearth.services.permissions import Actor, Level
+from hearth.services.repoperms import Member
 from hearth.services.users import UserDetails
 
 log = logging.getLogger("hearth.usergroups")
@@ -142,6 +143,28 @@ def details(db: Session, groups: Sequence[UserGroup]) -> list[UserGroupDetails]:
     for gid, user in rows:
         members[gid].append(by_user[user.user_id])
     return [UserGroupDetails(g, owners[g.owner_id], members[g.users_group_id]) for g in groups]
+
+
+def permission_rows(db: Session, actor: Actor, ref: int | str) -> tuple[UserGroup, list[Member]]:
+    """The group (the actor must be its admin) and its explicit permission rows: users in creation
+    order, then user groups in creation order (what the permission editor lists)."""
+    group = find(db, actor, ref, Level.ADMIN)
+    gid = group.users_group_id
+    people = db.execute(
+        select(User.username, UserGroupUserPerm.level)
+        .join(User, User.user_id == UserGroupUserPerm.user_id)
+        .where(UserGroupUserPerm.target_id == gid)
+        .order_by(UserGroupUserPerm.row_id)
+    ).all()
+    sources = db.execute(
+        select(UserGroup.group_name, UserGroupUserGroupPerm.level)
+        .join(UserGroup, UserGroup.users_group_id == UserGroupUserGroupPerm.users_group_id)
+        .where(UserGroupUserGroupPerm.target_id == gid)
+        .order_by(UserGroupUserGroupPerm.row_id)
+    ).all()
+    return group, [
+        Member(name, "user", permissions.permission_name(KIND, lv)) for name, lv in people
+    ] + [Member(name, "user_group", permissions.permission_name(KIND, lv)) for name, lv in sources]
 
 
 # --- writes -----------------------------------------------------------------------------------

@@ -13,17 +13,21 @@ from starlette.routing import BaseRoute
 
 from hearth.web import (
     account,
+    admingroups,
     adminserver,
     adminusergroups,
     adminusers,
     explainpage,
     gistpages,
+    globalperms,
     home,
     journal,
     prpages,
+    repoadmin,
     signin,
     static,
     summary,
+    usergroupperms,
 )
 
 if TYPE_CHECKING:
@@ -44,4 +48,8 @@ def routes(runtime: Runtime) -> list[BaseRoute]:
         *adminusergroups.routes(),
         *explainpage.routes(),
         *adminserver.routes(),
+        *admingroups.routes(),
+        *repoadmin.routes(),
+        *usergroupperms.routes(),
+        *globalperms.routes(),
     ]

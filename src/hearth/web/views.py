@@ -33,6 +33,7 @@ from hearth.web import (  # noqa: F401  (registers)
     codepages,
     prpages,
     rawviews,
+    repoadmin,
     repofeed,
     repopages,
     summary,
