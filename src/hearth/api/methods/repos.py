@@ -7,7 +7,7 @@ from typing import Any
 
 from hearth.api.declare import CALLER, Arg, Call, Kind, method
 from hearth.api.methods import pullrequests as pr_shapes
-from hearth.services import pullrequests, repogroups, repolisting, repoperms, repos
+from hearth.services import cloneurls, pullrequests, repogroups, repolisting, repoperms, repos
 from hearth.services.permissions import Level
 from hearth.shapes import brief_user, member, repository
 
@@ -51,6 +51,10 @@ def get_repo(
         *({**member(m), "origin": "permission"} for m in rows),
     ]
     out["followers"] = [brief_user(u) for u in repolisting.followers(call.db, repo.repo_id)]
+    # Hearth extra, last and only with SSH on, so the pinned shape of spec §10 stays as it is
+    ssh = cloneurls.ssh_url(call.settings, call.base_url, repo.repo_name)
+    if ssh is not None:
+        out["ssh_url"] = ssh
     return out
 
 
