@@ -27,6 +27,17 @@ push 2.97 / 14.88 / 7.10 / 4.99 s. The built-in server is within the target (1.0
 0.59x push: the sshd floor pays sshd's own per-connection work); through sshd every Hearth
 process pays Python's and SQLAlchemy's start (about 0.5 s of CPU, far more under this load):
 three per login with ``AuthorizedKeysCommand`` (sshd asks twice), one with the file.
+
+Then ``hearth ssh-keys`` / ``ssh-serve`` stopped loading typer, rich and the other commands
+(``cli/entry.py`` → ``cli/sshlean.py``) and ``ssh-keys`` stopped loading SQLAlchemy
+(``services/sshlogin.py``): CPU per process, median of 7, load ~8 on two cores: ``ssh-keys``
+1.05 s → 0.06 s, ``ssh-serve`` 1.09 s → 0.77 s (``python -c pass``: 0.013 s). ``--small
+--runs 3``, before and after in the same session (load 6-9, so compare the ratios): sshd +
+``AuthorizedKeysCommand`` clone 6.03x → 2.56x the floor, push 4.82x → 2.24x; the
+``authorized_keys`` file route (one ``ssh-serve``) 2.35x → 2.93x / 2.48x → 2.48x, i.e. no
+change beyond noise; built-in server 0.73x / 0.54x clone, 0.35x / 0.47x push. Not yet within
+1.10x through sshd: what remains is ``ssh-serve`` importing SQLAlchemy's ORM, the models and
+pygit2 for the permission check and the push bookkeeping.
 """
 
 from __future__ import annotations

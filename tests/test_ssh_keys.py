@@ -116,3 +116,26 @@ def test_cli_adds_lists_and_removes(server: LiveServer, keydir: Path) -> None:
     assert missing.returncode == 1 and "has no SSH key" in missing.stderr
     listed = json.loads(server.cli("user", "ssh-key", "list", name, "--json").stdout)
     assert [k["fingerprint"] for k in listed] == [fingerprint(from_stdin)]
+
+
+def test_ssh_keys_command_reads_both_databases_without_sqlalchemy(
+    server: LiveServer, keydir: Path
+) -> None:
+    """``hearth ssh-keys`` (sshd's AuthorizedKeysCommand) queries through a bare DBAPI
+    connection on SQLite and PostgreSQL alike (``services/sshlogin.py``), answering what the
+    SQLAlchemy query answers: an active user's key, nothing for an inactive one's."""
+    user, api_key = server.new_user("kl")
+    key = make_key(keydir, f"lean-{user['username']}")
+    added = server.ok("add_ssh_key", api_key, public_key=_pub(key))["ssh_key"]
+    blob = added["public_key"].split()[1]
+    line = server.cli("ssh-keys", "hearth", blob).stdout
+    assert line.endswith(f' ssh-serve {added["key_id"]}" {added["public_key"]}\n')
+    assert line.startswith('restrict,command="') and line.count("\n") == 1
+    every = server.cli("ssh-keys", "hearth").stdout
+    assert line in every
+    server.ok("update_user", userid=user["username"], active=False)
+    assert server.cli("ssh-keys", "hearth", blob).stdout == ""
+    assert line not in server.cli("ssh-keys", "hearth").stdout
+    # --help and usage errors are typer's
+    assert "AuthorizedKeysCommand" in server.cli("ssh-keys", "--help").stdout
+    assert server.cli("ssh-serve", "x", check=False).returncode == 2

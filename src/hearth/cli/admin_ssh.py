@@ -14,23 +14,23 @@
   server (``ssh/server.py``) and, through ``vcsauth``, as smart HTTP.
 
 sshd starts both with an empty environment, so ``ssh-keys`` writes the ``HEARTH_*`` variables
-it was started with into the forced command.
+it was started with into the forced command. Both run in ``cli/sshlean.py``, which
+``cli/entry.py`` calls before typer loads when sshd starts them; here they are registered for
+``--help`` and usage errors.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from hearth.cli import sshlean
 from hearth.cli.admin_context import fail, session, settings
 from hearth.cli.admin_output import JsonFlag, plain, print_json, show, table
-from hearth.db.session import Database
-from hearth.services import bootstrap, lookup, sshaccess, sshkeys
+from hearth.services import lookup, sshkeys
 
 ssh_key_app = typer.Typer(help="SSH keys: add, list, remove.", no_args_is_help=True)
 
@@ -99,13 +99,9 @@ def ssh_keys(
 ) -> None:
     """AuthorizedKeysCommand: print the authorized_keys line of KEY, if a user of this
     instance has it; nothing for another system USER than setting ssh_user."""
-    config = settings()
-    if user != config.ssh_user:
-        return
-    with session(config) as db:
-        lines = list(sshkeys.authorized_lines(db, sshkeys.hearth_argv(), sshkeys.hearth_env(), key))
-    for line in lines:
-        typer.echo(line)
+    status = sshlean.ssh_keys(user, key)
+    if status:
+        raise typer.Exit(status)
 
 
 def ssh_authorized_keys(
@@ -132,46 +128,7 @@ def ssh_authorized_keys(
     typer.echo(f"wrote {count} keys to {target}")
 
 
-def _client_address() -> str:
-    for name in ("SSH_CONNECTION", "SSH_CLIENT"):
-        words = os.environ.get(name, "").split()
-        if words:
-            return words[0]
-    return ""
-
-
 def ssh_serve(key_id: Annotated[int, typer.Argument(help="The key sshd authenticated.")]) -> None:
     """Forced command of OpenSSH: run SSH_ORIGINAL_COMMAND if it is a clone or push the key's
     user may do (see docs/ssh.md)."""
-    config = settings()
-    database = Database(config.database_url)
-    try:
-        try:
-            with database.session() as db:
-                default_user_id = bootstrap.default_user_id(db)
-                if default_user_id is None:
-                    raise sshaccess.Refused("the instance is not initialised")
-                plan = sshaccess.prepare(
-                    db,
-                    config,
-                    key_id=key_id,
-                    command=os.environ.get("SSH_ORIGINAL_COMMAND"),
-                    address=_client_address(),
-                    default_user_id=default_user_id,
-                    git_protocol=os.environ.get("GIT_PROTOCOL"),
-                )
-        except sshaccess.Refused as refused:
-            typer.echo(str(refused), err=True)
-            raise typer.Exit(1) from None
-        for notice in plan.notices:
-            typer.echo(notice, err=True)
-        try:
-            status = subprocess.run(plan.argv, env=plan.env, check=False).returncode
-        except BaseException:
-            sshaccess.discard(plan)
-            raise
-        with database.session() as db:
-            sshaccess.finish(db, config, plan, status)
-    finally:
-        database.dispose()
-    raise typer.Exit(status if status >= 0 else 1)
+    raise typer.Exit(sshlean.ssh_serve(key_id))

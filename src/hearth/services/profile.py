@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """What a signed-in user manages about themselves (the My account page): the profile, the
-password, extra e-mail addresses, their own API keys, and the lists of their repositories and of
+password, extra e-mail addresses, their own API keys and SSH keys, and the lists of their repositories and of
 the repositories they follow.
 
 Only the acting user's own rows are touched: every function takes the actor and nothing naming
-another user. A new key is returned once (only its hash is stored, ``services/keys.py``); key
+another user. SSH keys are parsed, checked and stored by ``services/sshkeys.py``, the
+same code the API and ``hearth user ssh-key`` use. A new key is returned once (only its hash is stored, ``services/keys.py``); key
 listings carry the hint, never the key. Repository lists are filtered by what the actor may read
 (``services/permissions.py``).
 
@@ -21,9 +22,10 @@ from datetime import UTC, date, datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from hearth.config import Settings
 from hearth.db.models import ApiKey, Follower, Repository, User, UserEmail
 from hearth.errors import Invalid, NotFound
-from hearth.services import keys, lookup, permissions, users
+from hearth.services import keys, lookup, permissions, sshkeys, users
 from hearth.services.passwords import hash_password, verify_password
 from hearth.services.permissions import Actor
 
@@ -66,6 +68,7 @@ class Account:
     last_login: datetime | None
     extra_emails: list[tuple[int, str]]
     keys: list[KeyRow]
+    ssh_keys: list[sshkeys.KeyInfo]
     own_repos: list[RepoLink]
     followed: list[RepoLink]
 
@@ -133,6 +136,7 @@ def account(db: Session, actor: Actor) -> Account:
         last_login=user.last_login,
         extra_emails=emails,
         keys=key_rows,
+        ssh_keys=sshkeys.list_for(db, user),
         own_repos=_links(own),
         followed=_links(followed),
     )
@@ -216,3 +220,16 @@ def revoke_key(db: Session, actor: Actor, key_id: int) -> None:
     user = _user(db, actor)
     if not keys.revoke_key(db, user.user_id, key_id):
         raise NotFound("web_key_not_found")
+
+
+def add_ssh_key(
+    db: Session, settings: Settings, actor: Actor, public_key: str, description: str
+) -> sshkeys.KeyInfo:
+    """Add a pasted public key to the actor's keys (:class:`Invalid` for a malformed or weak
+    key, :class:`Conflict` for one any user already has)."""
+    return sshkeys.add(db, settings, _user(db, actor), public_key, description.strip())
+
+
+def remove_ssh_key(db: Session, settings: Settings, actor: Actor, fingerprint: str) -> None:
+    """Remove the actor's key with this fingerprint; another user's key is not found."""
+    sshkeys.remove(db, settings, _user(db, actor), fingerprint)

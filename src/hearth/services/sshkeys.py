@@ -12,19 +12,15 @@ description (API ``description``) defaults to it.
 
 Every rule about which key opens which account lives here: the built-in SSH server asks
 :func:`find` with the key the client proved, ``hearth ssh-keys`` (OpenSSH's
-``AuthorizedKeysCommand``) asks :func:`authorized_lines`, and ``hearth ssh-serve KEY_ID`` asks
+``AuthorizedKeysCommand``) asks ``sshlogin.authorized_lines`` (the same rule without
+SQLAlchemy), and ``hearth ssh-serve KEY_ID`` asks
 :func:`owner` — all three refuse keys of inactive users.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
-import hashlib
 import os
-import shlex
-import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -40,10 +36,16 @@ from hearth.clock import now_utc
 from hearth.config import Settings
 from hearth.db.models import SshKey, User
 from hearth.errors import Conflict, Invalid, NotFound
+from hearth.services.sshlogin import (
+    MAX_LINE,
+    authorized_line,
+    forced_command,
+    hearth_argv,
+    hearth_env,
+)
+from hearth.services.sshlogin import identity as _identity
 
 MIN_RSA_BITS = 2048
-MAX_LINE = 16 * 1024
-"""An RSA key of 16,384 bits is about 2,800 characters: longer input is not a key."""
 ALGORITHMS = frozenset(
     {
         "ssh-ed25519",
@@ -215,29 +217,6 @@ class KeyOwner:
     username: str
 
 
-def _identity(public_key: str) -> tuple[str, str] | None:
-    """(fingerprint, ``<type> <base64>``) of a key a client presents — a whole line, or the
-    base64 alone (sshd's ``%k``; the type is also the first field inside the key data).
-
-    Only stored keys can match, and they were checked by :func:`parse` when added, so a login
-    needs no parsing: the fingerprint is SHA-256 of the key data, as ``ssh-keygen -l`` prints.
-    """
-    words = public_key.split()
-    if not words or len(words[-1 if len(words) == 1 else 1]) > MAX_LINE:
-        return None
-    blob = words[0] if len(words) == 1 else words[1]
-    try:
-        data = base64.b64decode(blob, validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    size = int.from_bytes(data[:4], "big")
-    key_type = data[4 : 4 + size].decode("ascii", "replace") if 0 < size <= 64 else ""
-    if len(words) > 1 and words[0] != key_type:
-        return None
-    digest = base64.b64encode(hashlib.sha256(data).digest()).decode("ascii").rstrip("=")
-    return f"SHA256:{digest}", f"{key_type} {blob}"
-
-
 def find(db: Session, public_key: str) -> KeyOwner | None:
     """The active user whose key is ``public_key`` (a whole line or its base64); None for an
     unknown or malformed key, or an inactive user."""
@@ -274,26 +253,12 @@ def touch(db: Session, key_id: int) -> None:
 # --- OpenSSH: authorized_keys lines ------------------------------------------------------------
 
 
-def forced_command(argv: list[str], env: dict[str, str], key_id: int) -> str:
-    """The ``command="…"`` value: ``env`` (the settings ``hearth ssh-keys`` itself was started
-    with, since sshd clears the environment) and ``argv … ssh-serve KEY_ID``, shell-quoted, with
-    ``\\`` and ``"`` escaped for the option's own quoting."""
-    words = [f"{name}={shlex.quote(value)}" for name, value in sorted(env.items())]
-    words += [shlex.quote(word) for word in argv] + ["ssh-serve", str(key_id)]
-    command = " ".join(words)
-    return command.replace("\\", "\\\\").replace('"', '\\"')
-
-
-def authorized_line(key_id: int, public_key: str, command: str) -> str:
-    """``restrict,command="…" <type> <base64>``: no pty, no forwarding, only Hearth."""
-    return f'restrict,command="{command}" {public_key}'
-
-
 def authorized_lines(
     db: Session, argv: list[str], env: dict[str, str], public_key: str | None = None
 ) -> Iterator[str]:
     """``authorized_keys`` lines of active users' keys; with ``public_key`` (sshd's ``%k``, the
-    base64 alone, or a whole line) only the line of that key, if it is known."""
+    base64 alone, or a whole line) only the line of that key, if it is known. The same query as
+    ``sshlogin.authorized_lines``, which ``hearth ssh-keys`` runs without SQLAlchemy."""
     query = (
         select(SshKey.key_id, SshKey.public_key)
         .join(User, User.user_id == SshKey.user_id)
@@ -307,24 +272,6 @@ def authorized_lines(
         query = query.where(SshKey.fingerprint == identity[0], SshKey.public_key == identity[1])
     for key_id, stored in db.execute(query):
         yield authorized_line(key_id, stored, forced_command(argv, env, key_id))
-
-
-def hearth_argv() -> list[str]:
-    """How sshd starts this same ``hearth``: the script beside our Python, else ``python -m``."""
-    script = Path(sys.executable).with_name("hearth")
-    if os.access(script, os.X_OK):
-        return [str(script)]
-    return [sys.executable, "-m", "hearth"]
-
-
-def hearth_env() -> dict[str, str]:
-    """The settings given in the environment, for the forced command (sshd clears it); not the
-    first admin's (``HEARTH_ADMIN_PASSWORD`` …), which ``ssh-serve`` never needs."""
-    return {
-        name: value
-        for name, value in os.environ.items()
-        if name.startswith("HEARTH_") and not name.startswith("HEARTH_ADMIN_")
-    }
 
 
 def file_lines(db: Session) -> list[str]:

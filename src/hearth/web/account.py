@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """My account (``/_admin/my_account``, Kallithea's URLs): profile, password, extra e-mail
-addresses and API keys, my repositories and the repositories I follow.
+addresses, API keys and SSH keys, my repositories and the repositories I follow.
 
 ===========================================  ==================================================
 ``GET  /_admin/my_account``                  the page (``?done=<what>`` shows what just worked)
@@ -11,10 +11,14 @@ addresses and API keys, my repositories and the repositories I follow.
 ``POST /_admin/my_account/emails/delete``    ``del_email_id``
 ``POST /_admin/my_account/api_keys``         ``description``, ``role``, ``expires`` (YYYY-MM-DD)
 ``POST /_admin/my_account/api_keys/delete``  ``del_api_key_id``
+``POST /_admin/my_account/ssh_keys``         ``public_key`` (pasted ``id_*.pub``), ``description``
+``POST /_admin/my_account/ssh_keys/delete``  ``del_public_key_fingerprint`` (``SHA256:…``)
 ===========================================  ==================================================
 
 A new key is shown in the answer to the POST that made it and never again (the page is
-``no-store``). A changed password ends every other session and renews this one.
+``no-store``). A changed password ends every other session and renews this one. A refused SSH key (malformed,
+weak, already someone's) is answered with the page again, the reason beside the form and what was
+pasted still in it, so the user fixes the key rather than pasting it again.
 """
 
 from __future__ import annotations
@@ -45,6 +49,8 @@ DONE = {
     "email_added": "The e-mail address was added.",
     "email_removed": "The e-mail address was removed.",
     "key_revoked": "The API key was revoked; it no longer works.",
+    "ssh_key_added": "The SSH key was added; it works from the next SSH connection.",
+    "ssh_key_removed": "The SSH key was removed; it no longer opens a connection.",
 }
 
 
@@ -55,6 +61,8 @@ async def _page(
     status: int = 200,
     error: str = "",
     new_key: str = "",
+    ssh_error: str = "",
+    ssh_form: dict[str, str] | None = None,
 ) -> Response:
     runtime: Runtime = request.app.state.runtime
     actor = visitor.actor
@@ -77,6 +85,8 @@ async def _page(
         error=error,
         done=done or "",
         new_key=new_key,
+        ssh_error=ssh_error,
+        ssh_form=ssh_form or {"public_key": "", "description": ""},
     )
 
 
@@ -223,6 +233,49 @@ async def api_keys_delete(request: Request, visitor: Visitor) -> Response:
     )
 
 
+async def ssh_keys(request: Request, visitor: Visitor) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    if not visitor.signed_in:
+        return pages.to_login(request, visitor)
+    if request.method != "POST":
+        return pages.redirect(request, visitor, "/_admin/my_account#ssh-keys")
+    data = await pages.form(request, visitor)
+    typed = {
+        "public_key": pages.field(data, "public_key"),
+        "description": pages.field(data, "description"),
+    }
+    actor = visitor.actor
+    assert actor is not None
+
+    def run() -> object:
+        with runtime.database.transaction(write=True) as db:
+            return profile.add_ssh_key(
+                db, runtime.settings, actor, typed["public_key"], typed["description"]
+            )
+
+    try:
+        await pages.blocking(run)
+    except HearthError as exc:  # malformed, weak or already someone's key
+        return await _page(request, visitor, status=400, ssh_error=exc.text, ssh_form=typed)
+    return pages.redirect(request, visitor, "/_admin/my_account?done=ssh_key_added#ssh-keys")
+
+
+async def ssh_keys_delete(request: Request, visitor: Visitor) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    if not visitor.signed_in:
+        return pages.to_login(request, visitor)
+    if request.method != "POST":
+        return pages.redirect(request, visitor, "/_admin/my_account#ssh-keys")
+    data = await pages.form(request, visitor)
+    fingerprint = pages.field(data, "del_public_key_fingerprint")
+    return await _change(
+        request,
+        visitor,
+        "ssh_key_removed",
+        lambda db, actor: profile.remove_ssh_key(db, runtime.settings, actor, fingerprint),
+    )
+
+
 def routes() -> list[Route]:
     both = ["GET", "HEAD", "POST"]
     return [
@@ -232,4 +285,6 @@ def routes() -> list[Route]:
         Route("/_admin/my_account/emails/delete", pages.page(emails_delete), methods=both),
         Route("/_admin/my_account/api_keys", pages.page(api_keys), methods=both),
         Route("/_admin/my_account/api_keys/delete", pages.page(api_keys_delete), methods=both),
+        Route("/_admin/my_account/ssh_keys", pages.page(ssh_keys), methods=both),
+        Route("/_admin/my_account/ssh_keys/delete", pages.page(ssh_keys_delete), methods=both),
     ]

@@ -3,7 +3,8 @@
 Kallithea's URL and field ``follows_repository_id``).
 
 The summary answers what a visitor comes for in the first screen: what the repository is, how to
-clone it (plain URL, with the visitor's user name, by id — each with a copy button), its latest
+clone it (plain URL, with the visitor's user name, by id, over SSH when setting ``ssh_port`` is
+set — each with a copy button), its latest
 changesets and its README; branches, tags, bookmarks, forks, followers, feeds and downloads beside.
 """
 
@@ -17,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from hearth.errors import NotFound
+from hearth.services import cloneurls
 from hearth.services import summary as summaries
 from hearth.web import markup, pages, repopages
 from hearth.web.pages import Visitor
@@ -29,12 +31,14 @@ if TYPE_CHECKING:
 def clone_urls(
     runtime: Runtime, request: Request, name: str, repo_id: int, user: str
 ) -> dict[str, str]:
-    """The three clone URLs of the summary: plain, with the user name (``clone_uri_tmpl``), by id."""
+    """The clone URLs of the summary: plain, with the user name (``clone_uri_tmpl``), by id, and
+    over SSH (empty when SSH is off)."""
     base = runtime.base_url(dict(request.scope))
     parts = urlsplit(base)
     prefix = parts.path.strip("/")
     plain = f"{base}/{quote(name)}"
-    urls = {"http": plain, "id": f"{base}/_{repo_id}", "user": ""}
+    ssh = cloneurls.ssh_url(runtime.settings, base, name) or ""
+    urls = {"http": plain, "id": f"{base}/_{repo_id}", "user": "", "ssh": ssh}
     if user:
         urls["user"] = runtime.settings.clone_uri_tmpl.format(
             scheme=parts.scheme,

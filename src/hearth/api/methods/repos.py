@@ -9,6 +9,7 @@ from hearth import tasks as background
 from hearth.api.declare import CALLER, Arg, Call, Kind, method
 from hearth.api.methods import pullrequests as pr_shapes
 from hearth.services import (
+    cloneurls,
     mirrors,
     pullrequests,
     repogroups,
@@ -61,6 +62,10 @@ def get_repo(
     ]
     out["followers"] = [brief_user(u) for u in repolisting.followers(call.db, repo.repo_id)]
     out.update(mirrors.describe(repo))  # Hearth's extra keys: the mirror schedule and outcome
+    # Hearth extra, last and only with SSH on, so the pinned shape of spec §10 stays as it is
+    ssh = cloneurls.ssh_url(call.settings, call.base_url, repo.repo_name)
+    if ssh is not None:
+        out["ssh_url"] = ssh
     return out
 
 
