@@ -30,6 +30,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import inspect, text
 
@@ -41,6 +42,7 @@ from tests.live import (
     drop_pg_database,
     postgres_available,
 )
+from tests.pagecheck import client, csrf_of
 from tests.vcs_clients import Clients, repo_url
 
 FIXTURE = Path(__file__).with_name("fixtures") / "kallithea-0.7-instance.tar.gz"
@@ -822,3 +824,25 @@ def test_locks_of_older_schemas_come_over(fresh: tuple[Target, Path]) -> None:
         ("hello-git", True, 4, 1700000000.5, "lock_auto"),
         ("hello-hg", False, None, None, None),
     ]
+
+
+def test_web_sign_in_takes_the_old_passwords_as_clone_push_does(imported: Any) -> None:
+    """The sign-in form applies the same rules as HTTP Basic: an imported bcrypt password signs
+    in (and is re-hashed with argon2), an inactive user is refused, an ``ldap`` user has no
+    password here."""
+    live = imported[0]
+
+    def sign_in(login: str, password: str) -> httpx.Response:
+        browser = client(live)
+        token = csrf_of(browser.get("/_admin/login").text)
+        return browser.post(
+            "/_admin/login", data={"username": login, "password": password, "_csrf": token}
+        )
+
+    answer = sign_in("bob", PASSWORDS["bob"])  # bcrypt before, unless a clone signed in first
+    assert answer.status_code == 303, answer.text
+    assert stored_hashes(live)["bob"].startswith("$argon2id$")
+    assert sign_in("bob", PASSWORDS["bob"]).status_code == 303  # the new hash takes it too
+    assert sign_in("bob", PASSWORDS["bob"] + "x").status_code == 401
+    assert "disabled" in sign_in("dave", PASSWORDS["dave"]).text  # inactive
+    assert sign_in("erin", PASSWORDS["erin"]).status_code == 401  # ldap: no password sign-in

@@ -39,8 +39,9 @@ from sqlalchemy.orm import Session
 from hearth.clock import now_utc
 from hearth.db.models import User
 from hearth.services import ipaccess
+from hearth.services.passwords import needs_rehash
 from hearth.services.permissions import DEFAULT_USERNAME, Actor
-from hearth.services.vcsauth import VerifiedPasswords, find_login
+from hearth.services.vcsauth import PASSWORD_EXTERN_TYPE, VerifiedPasswords, find_login, rehash
 
 #: how long a session lasts after signing in (seconds)
 MAX_AGE = 14 * 24 * 3600
@@ -216,8 +217,15 @@ def sign_in(
     if user is None or user.user_id == default_user_id or user.username == DEFAULT_USERNAME:
         passwords.waste(password)
         return SignIn(Outcome.BAD_CREDENTIALS)
+    if user.extern_type != PASSWORD_EXTERN_TYPE:
+        # as over clone/push: a user of an authentication plugin Hearth lacks (an imported
+        # ``ldap`` user) has no password here, only API keys
+        passwords.waste(password)
+        return SignIn(Outcome.BAD_CREDENTIALS)
     if not passwords.verify(user.user_id, user.password, password):
         return SignIn(Outcome.BAD_CREDENTIALS)
+    if needs_rehash(user.password):  # an imported bcrypt hash becomes argon2 at first sign-in
+        rehash(db, user, password)
     if not user.active:
         return SignIn(Outcome.INACTIVE)
     if not ipaccess.ip_allowed(db, user.user_id, default_user_id, address):
