@@ -74,7 +74,7 @@ def main() -> None:
         )  # fmt: skip
         subprocess.run(
             ["git", "--git-dir", str(home / "repos" / "bench"), "fetch", "-q", str(work),
-             "master:master"], check=True, env=env,
+             "master:main"], check=True, env=env,
         )  # fmt: skip
         key = setup.admin_key
         setup.stop()

@@ -78,7 +78,8 @@ def big_repository(live: LiveServer, tmp_path: Path, name: str, size: int = 100 
         (work / f"blob{index}.bin").write_bytes(os.urandom(size // 4))
     git(work, "add", "-A")
     git(work, "commit", "-q", "-m", "big")
-    run(["git", "--git-dir", str(repo_dir(live, name)), "fetch", "-q", str(work), "master:master"])
+    # straight into the store, not pushed: onto the branch HEAD of a new repository names
+    run(["git", "--git-dir", str(repo_dir(live, name)), "fetch", "-q", str(work), "master:main"])
     return git(work, "rev-parse", "HEAD").strip()
 
 

@@ -104,19 +104,27 @@ def announcement(host: str, port: int) -> str:
     return f"Hearth serving on http://{netloc} (API: http://{netloc}/_admin/api)"
 
 
-def _worker(options: ServeOptions, sock: socket.socket, ready: Any) -> None:
+def _worker(options: ServeOptions, sock: socket.socket, ready: Any, announce: bool) -> None:
+    """One uvicorn on ``sock``; with ``announce`` (the first worker of a start, not a reload's),
+    :func:`announcement` on stdout once it accepts, before it handles a connection."""
     import threading
 
     import uvicorn
 
-    server = uvicorn.Server(_config(options))
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            if announce and self.started:
+                print(announcement(options.host, sock.getsockname()[1]), flush=True)
 
-    def announce() -> None:  # the parent stops the worker this one replaces once it listens
+    server = Server(_config(options))
+
+    def signal_ready() -> None:  # the parent stops the worker this one replaces once it listens
         while not server.started and not server.should_exit:
             time.sleep(0.05)
         ready.set()
 
-    threading.Thread(target=announce, daemon=True).start()
+    threading.Thread(target=signal_ready, daemon=True).start()
     server.run(sockets=[sock])
 
 
@@ -138,9 +146,9 @@ def serve(options: ServeOptions) -> None:
     stopping = False
     reloads = 0
 
-    def start(slot: int) -> Any:
+    def start(slot: int, announce: bool = False) -> Any:
         ready = context.Event()
-        process = context.Process(target=_worker, args=(options, sockets[slot], ready))
+        process = context.Process(target=_worker, args=(options, sockets[slot], ready, announce))
         process.start()
         process.ready = ready  # type: ignore[attr-defined]
         return process
@@ -155,16 +163,11 @@ def serve(options: ServeOptions) -> None:
 
     handlers = {signal.SIGTERM: stop, signal.SIGINT: stop, signal.SIGHUP: reload}
     previous = {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}
-    processes = [start(slot) for slot in range(options.workers)]
+    processes = [start(slot, announce=slot == 0) for slot in range(options.workers)]
     retiring: list[Any] = []
-    announced = False
     try:
         while not stopping:
             time.sleep(0.2)
-            if not announced and any(p.ready.is_set() for p in processes):
-                # once, when the first worker listens (uvicorn prints none for given sockets)
-                print(announcement(options.host, sockets[0].getsockname()[1]), flush=True)
-                announced = True
             if reloads:
                 reloads = 0
                 for slot, old in enumerate(processes):
