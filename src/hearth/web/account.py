@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -130,13 +131,23 @@ async def _change(
     return pages.redirect(request, visitor, f"/_admin/my_account?done={done}")
 
 
-async def password(request: Request, visitor: Visitor) -> Response:
-    runtime: Runtime = request.app.state.runtime
+async def _posted(
+    request: Request, visitor: Visitor, back: str = "/_admin/my_account"
+) -> FormData | Response:
+    """The CSRF-checked form of a signed-in visitor's POST; else the answer to give instead (sign
+    in first; any other method goes ``back`` to the page the form is on)."""
     if not visitor.signed_in:
         return pages.to_login(request, visitor)
     if request.method != "POST":
-        return pages.redirect(request, visitor, "/_admin/my_account")
-    data = await pages.form(request, visitor)
+        return pages.redirect(request, visitor, back)
+    return await pages.form(request, visitor)
+
+
+async def password(request: Request, visitor: Visitor) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    data = await _posted(request, visitor)
+    if isinstance(data, Response):
+        return data
     actor = visitor.actor
     assert actor is not None
 
@@ -168,11 +179,9 @@ def _int(value: str) -> int:
 
 
 async def emails(request: Request, visitor: Visitor) -> Response:
-    if not visitor.signed_in:
-        return pages.to_login(request, visitor)
-    if request.method != "POST":
-        return pages.redirect(request, visitor, "/_admin/my_account")
-    data = await pages.form(request, visitor)
+    data = await _posted(request, visitor)
+    if isinstance(data, Response):
+        return data
     email = pages.field(data, "new_email")
     return await _change(
         request, visitor, "email_added", lambda db, actor: profile.add_email(db, actor, email)
@@ -180,11 +189,9 @@ async def emails(request: Request, visitor: Visitor) -> Response:
 
 
 async def emails_delete(request: Request, visitor: Visitor) -> Response:
-    if not visitor.signed_in:
-        return pages.to_login(request, visitor)
-    if request.method != "POST":
-        return pages.redirect(request, visitor, "/_admin/my_account")
-    data = await pages.form(request, visitor)
+    data = await _posted(request, visitor)
+    if isinstance(data, Response):
+        return data
     email_id = _int(pages.field(data, "del_email_id"))
     return await _change(
         request,
@@ -196,11 +203,9 @@ async def emails_delete(request: Request, visitor: Visitor) -> Response:
 
 async def api_keys(request: Request, visitor: Visitor) -> Response:
     runtime: Runtime = request.app.state.runtime
-    if not visitor.signed_in:
-        return pages.to_login(request, visitor)
-    if request.method != "POST":
-        return pages.redirect(request, visitor, "/_admin/my_account#api-keys")
-    data = await pages.form(request, visitor)
+    data = await _posted(request, visitor, "/_admin/my_account#api-keys")
+    if isinstance(data, Response):
+        return data
     actor = visitor.actor
     assert actor is not None
 
@@ -222,11 +227,9 @@ async def api_keys(request: Request, visitor: Visitor) -> Response:
 
 
 async def api_keys_delete(request: Request, visitor: Visitor) -> Response:
-    if not visitor.signed_in:
-        return pages.to_login(request, visitor)
-    if request.method != "POST":
-        return pages.redirect(request, visitor, "/_admin/my_account")
-    data = await pages.form(request, visitor)
+    data = await _posted(request, visitor)
+    if isinstance(data, Response):
+        return data
     key_id = _int(pages.field(data, "del_api_key_id"))
     return await _change(
         request, visitor, "key_revoked", lambda db, actor: profile.revoke_key(db, actor, key_id)
@@ -235,11 +238,9 @@ async def api_keys_delete(request: Request, visitor: Visitor) -> Response:
 
 async def ssh_keys(request: Request, visitor: Visitor) -> Response:
     runtime: Runtime = request.app.state.runtime
-    if not visitor.signed_in:
-        return pages.to_login(request, visitor)
-    if request.method != "POST":
-        return pages.redirect(request, visitor, "/_admin/my_account#ssh-keys")
-    data = await pages.form(request, visitor)
+    data = await _posted(request, visitor, "/_admin/my_account#ssh-keys")
+    if isinstance(data, Response):
+        return data
     typed = {
         "public_key": pages.field(data, "public_key"),
         "description": pages.field(data, "description"),
@@ -262,11 +263,9 @@ async def ssh_keys(request: Request, visitor: Visitor) -> Response:
 
 async def ssh_keys_delete(request: Request, visitor: Visitor) -> Response:
     runtime: Runtime = request.app.state.runtime
-    if not visitor.signed_in:
-        return pages.to_login(request, visitor)
-    if request.method != "POST":
-        return pages.redirect(request, visitor, "/_admin/my_account#ssh-keys")
-    data = await pages.form(request, visitor)
+    data = await _posted(request, visitor, "/_admin/my_account#ssh-keys")
+    if isinstance(data, Response):
+        return data
     fingerprint = pages.field(data, "del_public_key_fingerprint")
     return await _change(
         request,
