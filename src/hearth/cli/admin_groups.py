@@ -149,12 +149,8 @@ def user_group_add(
     """Add USER to GROUP, as the API's add_user_to_user_group does."""
     with connect() as (_database, db):
         change = usergroups.add_member(db, acting_admin(db), group, user)
-        names = (change.user.username, change.group.group_name)
-    if change.changed:
-        msg = f"added member `{names[0]}` to user group `{names[1]}`"
-    else:
-        msg = "User is already in that group"
-    _say(json_output, {"success": change.changed, "msg": msg})
+        answer = usergroups.membership_answer(change, added=True)
+    _say(json_output, answer)
 
 
 @user_group_app.command("remove")
@@ -166,12 +162,8 @@ def user_group_remove(
     """Remove USER from GROUP, as the API's remove_user_from_user_group does."""
     with connect() as (_database, db):
         change = usergroups.remove_member(db, acting_admin(db), group, user)
-        names = (change.user.username, change.group.group_name)
-    if change.changed:
-        msg = f"removed member `{names[0]}` from user group `{names[1]}`"
-    else:
-        msg = "User wasn't in group"
-    _say(json_output, {"success": change.changed, "msg": msg})
+        answer = usergroups.membership_answer(change, added=False)
+    _say(json_output, answer)
 
 
 @user_group_app.command("delete")

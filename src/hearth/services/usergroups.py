@@ -14,7 +14,7 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -319,6 +319,19 @@ class MembershipChange:
     user: User
     group: UserGroup
     changed: bool  # False: already a member (add) / was not a member (remove)
+
+
+def membership_answer(change: MembershipChange, *, added: bool) -> dict[str, Any]:
+    """What ``add_user_to_user_group`` / ``remove_user_from_user_group`` answer (Kallithea's
+    texts), also printed by ``hearth user-group add|remove``."""
+    user, group = change.user.username, change.group.group_name
+    if added:
+        if not change.changed:
+            return {"success": False, "msg": "User is already in that group"}
+        return {"success": True, "msg": f"added member `{user}` to user group `{group}`"}
+    if not change.changed:
+        return {"success": False, "msg": "User wasn't in group"}
+    return {"success": True, "msg": f"removed member `{user}` from user group `{group}`"}
 
 
 def _member_row(db: Session, group_id: int, user_id: int) -> UserGroupMember | None:

@@ -100,12 +100,7 @@ def delete_user_group(call: Call, usergroupid: int | str) -> dict[str, Any]:
 )
 def add_user_to_user_group(call: Call, usergroupid: int | str, userid: int | str) -> dict[str, Any]:
     change = usergroups.add_member(call.db, call.actor, usergroupid, userid)
-    if not change.changed:
-        return {"success": False, "msg": "User is already in that group"}
-    return {
-        "success": True,
-        "msg": f"added member `{change.user.username}` to user group `{change.group.group_name}`",
-    }
+    return usergroups.membership_answer(change, added=True)
 
 
 @method(
@@ -117,14 +112,7 @@ def remove_user_from_user_group(
     call: Call, usergroupid: int | str, userid: int | str
 ) -> dict[str, Any]:
     change = usergroups.remove_member(call.db, call.actor, usergroupid, userid)
-    if not change.changed:
-        return {"success": False, "msg": "User wasn't in group"}
-    return {
-        "success": True,
-        "msg": (
-            f"removed member `{change.user.username}` from user group `{change.group.group_name}`"
-        ),
-    }
+    return usergroups.membership_answer(change, added=False)
 
 
 @method(
