@@ -104,9 +104,11 @@ def announcement(host: str, port: int) -> str:
     return f"Hearth serving on http://{netloc} (API: http://{netloc}/_admin/api)"
 
 
-def _worker(options: ServeOptions, sock: socket.socket, ready: Any, announce: bool) -> None:
-    """One uvicorn on ``sock``; with ``announce`` (the first worker of a start, not a reload's),
-    :func:`announcement` on stdout once it accepts, before it handles a connection."""
+def _worker(options: ServeOptions, sock: socket.socket, ready: Any, announced: Any) -> None:
+    """One uvicorn on ``sock``. The first worker to accept prints :func:`announcement` before it
+    handles a connection; ``announced`` (a flag shared by the workers, set from then on, so
+    replacements stay quiet) decides which one: with several sockets the kernel may hand the first
+    connection to any worker, so the first one up must be the one that speaks."""
     import threading
 
     import uvicorn
@@ -114,8 +116,11 @@ def _worker(options: ServeOptions, sock: socket.socket, ready: Any, announce: bo
     class Server(uvicorn.Server):
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets=sockets)
-            if announce and self.started:
-                print(announcement(options.host, sock.getsockname()[1]), flush=True)
+            if self.started:
+                with announced.get_lock():
+                    if not announced.value:
+                        print(announcement(options.host, sock.getsockname()[1]), flush=True)
+                        announced.value = 1
 
     server = Server(_config(options))
 
@@ -146,9 +151,11 @@ def serve(options: ServeOptions) -> None:
     stopping = False
     reloads = 0
 
-    def start(slot: int, announce: bool = False) -> Any:
+    announced = context.Value("b", 0)
+
+    def start(slot: int) -> Any:
         ready = context.Event()
-        process = context.Process(target=_worker, args=(options, sockets[slot], ready, announce))
+        process = context.Process(target=_worker, args=(options, sockets[slot], ready, announced))
         process.start()
         process.ready = ready  # type: ignore[attr-defined]
         return process
@@ -163,7 +170,7 @@ def serve(options: ServeOptions) -> None:
 
     handlers = {signal.SIGTERM: stop, signal.SIGINT: stop, signal.SIGHUP: reload}
     previous = {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}
-    processes = [start(slot, announce=slot == 0) for slot in range(options.workers)]
+    processes = [start(slot) for slot in range(options.workers)]
     retiring: list[Any] = []
     try:
         while not stopping:
