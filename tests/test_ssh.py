@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 
+from hearth import sshwire
 from tests.live import IN_CI, LiveServer, free_port, new_server, unique
 from tests.ssh_clients import (
     SshClients,
@@ -105,12 +106,18 @@ def keys(world: World, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Pa
     return found
 
 
-def _sshd_config(root: Path, port: int, server: LiveServer, keys_file: Path | None = None) -> Path:
+def _sshd_config(
+    root: Path,
+    port: int,
+    server: LiveServer,
+    keys_file: Path | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> Path:
     host_key = make_key(root, "host_key")
-    env = " ".join(
-        f"{name}={server.env[name]}"
-        for name in ("HEARTH_HOME", "HEARTH_DATABASE_URL", "HEARTH_SSH_USER")
-    )
+    settings = {
+        name: server.env[name] for name in ("HEARTH_HOME", "HEARTH_DATABASE_URL", "HEARTH_SSH_USER")
+    }
+    env = " ".join(f"{name}={value}" for name, value in {**settings, **(extra_env or {})}.items())
     hearth = Path(sys.executable).with_name("hearth")
     if keys_file is None:
         lookup = (
@@ -153,7 +160,12 @@ def _sshd_unavailable() -> str | None:
 
 
 @contextlib.contextmanager
-def _running_sshd(root: Path, server: LiveServer, keys_file: Path | None = None) -> Iterator[int]:
+def _running_sshd(
+    root: Path,
+    server: LiveServer,
+    keys_file: Path | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[int]:
     why = _sshd_unavailable()
     if why:
         if IN_CI:
@@ -161,7 +173,7 @@ def _running_sshd(root: Path, server: LiveServer, keys_file: Path | None = None)
         pytest.skip(why)
     root.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    config = _sshd_config(root, port, server, keys_file)
+    config = _sshd_config(root, port, server, keys_file, extra_env)
     Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation directory
     log = (root / "sshd.log").open("wb")
     process = subprocess.Popen(
@@ -480,3 +492,73 @@ def test_an_authorized_keys_file_follows_the_keys(
         assert gone.returncode != 0 and "Permission denied (publickey)" in gone.stderr
     written = server.cli("ssh-authorized-keys", "--write", "--path", str(tmp_path / "ak"))
     assert "wrote" in written.stdout and (tmp_path / "ak").read_text() == keys_file.read_text()
+
+
+# --- ssh-serve: handed to the running server, or alone ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def alone(
+    hearth: tuple[LiveServer, int],
+    world: World,
+    keys: dict[str, Path],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Edge]:
+    """sshd whose ``ssh-serve`` decides every session itself (``ssh_handoff`` off), as it does
+    when no server listens."""
+    root = tmp_path_factory.mktemp("sshd-alone")
+    with _running_sshd(root, hearth[0], extra_env={"HEARTH_SSH_HANDOFF": "0"}) as port:
+        people = {
+            who: SshClients(tmp_path_factory.mktemp(f"alone-{who}"), key, port)
+            for who, key in keys.items()
+        }
+        yield Edge("sshd-alone", port, "root", world, people)
+
+
+def _sessions(server: LiveServer, edge: str) -> float:
+    """What ``hearth_ssh_sessions_total`` counts for ``edge``, all services."""
+    total = 0.0
+    for line in server.client.get("/_admin/metrics").text.splitlines():
+        if line.startswith("hearth_ssh_sessions_total{") and f'edge="{edge}"' in line:
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def test_ssh_serve_hands_its_session_to_the_running_server(
+    hearth: tuple[LiveServer, int], edge: Edge
+) -> None:
+    server, _ = hearth
+    name = edge.world.repos[("git", True)]
+    label = "sshd" if edge.name == "sshd" else "builtin"
+    before = _sessions(server, label)
+    edge.clients("reader").clone("git", edge.url(name))
+    assert _sessions(server, label) == before + 1
+    socket_file = sshwire.socket_path(server.home)
+    assert socket_file.stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize("repo_type", TYPES)
+def test_ssh_serve_alone_decides_as_the_server_does(
+    hearth: tuple[LiveServer, int], alone: Edge, repo_type: str
+) -> None:
+    server, _ = hearth
+    before = _sessions(server, "sshd")
+    test_writer_push_is_journaled_as_over_http(alone, repo_type)
+    test_reader_clones_and_pulls_but_may_not_push(alone, repo_type)
+    test_outsider_reads_public_and_finds_no_private(alone, repo_type)
+    assert _sessions(server, "sshd") == before  # nothing was handed over
+
+
+def test_a_stale_socket_is_no_server(tmp_path: Path) -> None:
+    """A server killed without cleaning up leaves its socket file: ``ssh-serve`` must see that
+    nobody listens and serve alone, having sent nothing."""
+    import socket
+
+    path = sshwire.socket_path(tmp_path)
+    path.parent.mkdir()
+    dead = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    dead.bind(str(path))
+    dead.close()
+    assert path.exists()
+    assert sshwire.hand_over(path, {"key_id": 1}, [0, 1, 2]) is None
+    assert sshwire.hand_over(tmp_path / "none.sock", {"key_id": 1}, [0, 1, 2]) is None

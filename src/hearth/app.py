@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -20,6 +21,7 @@ from hearth.routing import RepositoryRouter
 from hearth.runtime import Runtime
 from hearth.slashes import MergeSlashes
 from hearth.smarthttp import reasons
+from hearth.ssh.handoff import HandoffServer
 from hearth.ssh.server import SshServer
 from hearth.web import ops, site
 from hearth.web import routes as web_routes
@@ -43,14 +45,20 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        """The built-in SSH server runs beside HTTP when setting ``ssh_port`` is set."""
+        """The built-in SSH server runs beside HTTP when setting ``ssh_port`` is set; the socket
+        ``hearth ssh-serve`` hands its sessions to (``ssh/handoff.py``) unless ``ssh_handoff`` is off."""
         ssh = SshServer(runtime) if settings.ssh_port else None
         if ssh is not None:
             await ssh.start()
             log.info("SSH on %s:%d", settings.host, settings.ssh_port)
+        handoff = HandoffServer(runtime) if settings.ssh_handoff else None
+        if handoff is not None:
+            await asyncio.to_thread(handoff.start)
         try:
             yield
         finally:
+            if handoff is not None:
+                await asyncio.to_thread(handoff.close)
             if ssh is not None:
                 await ssh.close()
 

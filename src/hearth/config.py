@@ -112,6 +112,7 @@ class Settings:
     ssh_port: int = 0
     ssh_user: str = "hearth"
     ssh_authorized_keys_file: Path | None = None
+    ssh_handoff: bool = True
     log_format: str = "text"
     extra: Mapping[str, str] = field(default_factory=dict)
     #: where each setting came from: ``hearth.toml`` (its path), ``environment`` (``HEARTH_X``);
@@ -164,6 +165,7 @@ _CONVERTERS: dict[str, Callable[[str, Any], Any]] = {
     "ssh_authorized_keys_file": lambda n, v: (
         Path(str(v)).expanduser().resolve() if str(v) else None
     ),
+    "ssh_handoff": _as_bool,
     "log_format": lambda n, v: str(v).lower(),
 }
 _PATHS = ("home", "database_url", "repos")

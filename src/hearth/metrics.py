@@ -50,6 +50,12 @@ VCS_BYTES = Counter(
     "Bytes of clone/fetch answers sent and push bodies received",
     ["vcs", "operation", "direction"],
 )
+SSH_SESSIONS = Counter(
+    "hearth_ssh_sessions_total",
+    "SSH sessions a server process ran: from its built-in SSH server or handed over by "
+    "OpenSSH's forced command (hearth ssh-serve)",
+    ["edge", "service"],
+)
 
 
 def classify(scope: dict[str, Any]) -> tuple[str, str | None, str | None, bool]:

@@ -6,8 +6,8 @@ dispatches here; ``cli/admin_ssh.py`` registers the same functions with typer fo
 * ``ssh-keys`` reads the settings and asks ``services/sshlogin.py``, which queries through a
   bare DBAPI connection: neither SQLAlchemy nor the models are loaded (sshd runs it twice per
   login);
-* ``ssh-serve`` needs the permission rules, hence SQLAlchemy and the models, but not the other
-  commands, the API or the web.
+* ``ssh-serve`` hands the session to the running server (``hearth/sshwire.py``), which has the
+  permission rules loaded; only without one does it import SQLAlchemy and the models itself.
 
 Both return the exit status; messages go to stderr as ``hearth: …``, as the other commands'.
 """
@@ -68,15 +68,32 @@ def _client_address() -> str:
 
 def ssh_serve(key_id: int) -> int:
     """Forced command of OpenSSH: run ``SSH_ORIGINAL_COMMAND`` if it is a clone or push the
-    key's user may do (``docs/ssh.md``); the exit status of git or hg."""
+    key's user may do (``docs/ssh.md``); the exit status of git or hg. A running server takes
+    the session (``hearth/sshwire.py``); without one, this process decides and runs it."""
+    from hearth import sshwire
+
+    config = _settings()
+    if config is None:
+        return 2
+    request = {
+        "key_id": key_id,
+        "command": os.environ.get("SSH_ORIGINAL_COMMAND"),
+        "address": _client_address(),
+        "git_protocol": os.environ.get("GIT_PROTOCOL"),
+    }
+    if config.ssh_handoff:
+        status = sshwire.hand_over(sshwire.socket_path(config.home), request, [0, 1, 2])
+        if status is not None:
+            return status
+    return _serve_here(config, key_id)
+
+
+def _serve_here(config: Settings, key_id: int) -> int:
     import subprocess
 
     from hearth.db.session import Database
     from hearth.services import bootstrap, sshaccess
 
-    config = _settings()
-    if config is None:
-        return 2
     database = Database(config.database_url)
     try:
         try:

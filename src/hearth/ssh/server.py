@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import asyncssh
 
+from hearth.metrics import SSH_SESSIONS
 from hearth.services import sshaccess, sshkeys
 from hearth.services.sshaccess import Plan, Refused
 
@@ -256,6 +257,7 @@ class SshServer:
         try:
             for notice in plan.notices:
                 process.stderr.write(f"{notice}\n".encode())
+            SSH_SESSIONS.labels("builtin", plan.service).inc()
             return await _run(process, plan), plan
         except (asyncssh.Error, OSError):
             return 255, plan  # the client left: what the child did is still booked
