@@ -48,6 +48,7 @@ import os
 import shlex
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -62,6 +63,44 @@ sys.path.insert(0, str(ROOT / "bench"))
 import clone as cb  # noqa: E402  (the repository builder, timing and the Hearth launcher)
 
 SSHD = "/usr/sbin/sshd"
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _times(pid: int) -> float:
+    """CPU seconds of ``pid`` and of its children it has reaped (utime, stime, cutime, cstime)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(f) for f in fields[11:15]) / TICK
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError):
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
+    return found
+
+
+def server_cpu(pids: list[int]) -> float:
+    """CPU spent on the server side so far: sshd's listener (each connection's processes, the
+    forced command and git included, are its reaped children) and Hearth's supervisor and
+    workers (the git children they reaped). Unlike wall time, this hardly moves with the
+    machine's load, so its ratio to the floor is the steadier figure."""
+    return sum(_times(pid) for root in pids for pid in [root, *_children(root)])
+
+
+def measured(fn: Callable[[], None], pids: list[int], into: list[float]) -> Callable[[], None]:
+    def run() -> None:
+        before = server_cpu(pids)
+        fn()
+        time.sleep(0.3)  # sshd reaps the connection's processes just after the client is done
+        into.append(server_cpu(pids) - before)
+
+    return run
 
 
 def keygen(path: Path) -> Path:
@@ -196,9 +235,15 @@ def main() -> None:
             def clean() -> None:
                 shutil.rmtree(dest, ignore_errors=True)
 
+            pids = [hearth.proc.pid] + ([started[0].pid] if started is not None else [])
+            clone_cpu: list[list[float]] = [[] for _ in routes]
             clones = [
-                (lambda run=run, url=url: run("clone", "-q", "--bare", url("gitsrc"), dest))
-                for _label, run, url in routes
+                measured(
+                    lambda run=run, url=url: run("clone", "-q", "--bare", url("gitsrc"), dest),
+                    pids,
+                    clone_cpu[index],
+                )
+                for index, (_label, run, url) in enumerate(routes)
             ]
             clones.append(lambda: builtin("clone", "-q", "--bare", hearth.repo_url("gitsrc"), dest))
             clone_times = cb.compare_all(clones, args.runs, clean)
@@ -212,18 +257,26 @@ def main() -> None:
                 hearth.register(name)
                 target[:] = [name]
 
+            push_cpu: list[list[float]] = [[] for _ in routes]
             pushes = [
-                (lambda run=run, url=url: run("-C", src, "push", "-q", url(target[0]), "main"))
-                for _label, run, url in routes
+                measured(
+                    lambda run=run, url=url: run("-C", src, "push", "-q", url(target[0]), "main"),
+                    pids,
+                    push_cpu[index],
+                )
+                for index, (_label, run, url) in enumerate(routes)
             ]
             push_times = cb.compare_all(pushes, args.runs, fresh)
 
         floor = len(routes) - 1 if started is not None else None
-        print(f"median of {args.runs} runs")
+        cpu = [statistics.median(c) for c in clone_cpu], [statistics.median(c) for c in push_cpu]
+        print(f"median of {args.runs} runs: wall time, and CPU of the server side (sshd, Hearth)")
         for index, (label, _run, _url) in enumerate(routes):
             line = f"  git clone --bare, {label:<26} {clone_times[index]:7.2f} s"
+            line += f"  cpu {cpu[0][index]:5.2f} s"
             if floor is not None:
                 line += f"   {clone_times[index] / clone_times[floor]:5.2f}x the sshd floor"
+                line += f" (cpu {cpu[0][index] / cpu[0][floor]:4.2f}x)"
             print(line)
         http = clone_times[-1]
         print(
@@ -232,8 +285,10 @@ def main() -> None:
         )
         for index, (label, _run, _url) in enumerate(routes):
             line = f"  git push (history), {label:<24} {push_times[index]:7.2f} s"
+            line += f"  cpu {cpu[1][index]:5.2f} s"
             if floor is not None:
                 line += f"   {push_times[index] / push_times[floor]:5.2f}x the sshd floor"
+                line += f" (cpu {cpu[1][index] / cpu[1][floor]:4.2f}x)"
             print(line)
         print("  target: within 1.10x of the sshd floor")
     finally:
