@@ -35,6 +35,7 @@ and changeset < 50 ms.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import subprocess
@@ -168,11 +169,25 @@ def inline_comment(server: LiveServer, pr_id: int) -> None:
     database.dispose()
 
 
+def _stat(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def cpu_ms(pid: int) -> float:
-    """CPU time the server process has used (all threads, and children it waited for), in ms:
-    what a page costs the server, whatever else the machine is busy with."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = sum(int(fields[n]) for n in (11, 12, 13, 14))  # utime stime cutime cstime
+    """CPU time the server has used (the supervisor ``pid`` and its worker processes, all
+    threads, and children they waited for), in ms: what a page costs the server, whatever else
+    the machine is busy with. The pages are answered by the workers, not by ``pid`` itself."""
+    pids = [pid]
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                if int(_stat(int(entry.name))[1]) == pid:
+                    pids.append(int(entry.name))
+    ticks = 0
+    for each in pids:
+        with contextlib.suppress(OSError):
+            fields = _stat(each)
+            ticks += sum(int(fields[n]) for n in (11, 12, 13, 14))  # utime stime cutime cstime
     return ticks * 1000 / os.sysconf("SC_CLK_TCK")
 
 
