@@ -76,6 +76,7 @@ class Counts:
     refreshed: int = 0  # of those, handled so far
     invalidated: int = 0  # of those, whose cache was recomputed (the others could not be read)
     skipped: list[str] = field(default_factory=list)  # names that could not be registered
+    cause: str = ""  # why it failed (``cause_of``), when it did
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -168,8 +169,7 @@ class Run:
         root = self.settings.repos
         if not root.is_dir():
             # an unmounted or misconfigured root must not read as "every repository is gone"
-            log.error("rescan: the repository root %s is not a directory", root)
-            raise Failed("rescan_failed")
+            raise _failure(f"the repository directory {root} is missing or not a directory")
 
         def examined(name: str) -> None:
             self.counts.examined += 1
@@ -178,8 +178,7 @@ class Run:
         try:
             self.found = scan(root, examined)
         except OSError as exc:
-            log.exception("rescan failed")
-            raise Failed("rescan_failed") from exc
+            raise _failure(f"cannot read {exc.filename or root}: {exc.strerror or exc}") from exc
         self.counts.found = len(self.found)
 
     def plan(self, db: Session) -> None:
@@ -188,7 +187,7 @@ class Run:
         admin = bootstrap.first_admin(db)
         default_id = bootstrap.default_user_id(db)
         if admin is None or default_id is None:
-            raise Failed("rescan_failed")
+            raise _failure("the database has no administrator to own what is found (hearth init)")
         self._owner_id, self._default_id = admin.user_id, default_id
         known = {
             name: (repo_id, state)
@@ -210,16 +209,12 @@ class Run:
         )
         self.counts.phase = self._steps[0][0] if self._steps else "finished"
 
-    @property
-    def done(self) -> bool:
-        return not self._steps
-
     def work(self, db: Session, deadline: float | None = None) -> bool:
         """Handle the planned repositories in order until all are done (True) or ``deadline``
         (``time.monotonic``) has passed (False: call again, in the same or a new transaction)."""
         owner = db.get(User, self._owner_id)
         if owner is None:
-            raise Failed("rescan_failed")
+            raise _failure("the administrator who owns what is found was deleted")
         actor = Actor(owner.user_id, owner.username, True, self._default_id)
         try:
             while self._steps:
@@ -239,8 +234,7 @@ class Run:
         except HearthError:
             raise
         except (OSError, vcs.VcsError) as exc:
-            log.exception("rescan failed")
-            raise Failed("rescan_failed") from exc
+            raise _failure(f"{self._steps[0][1]}: {exc}") from exc
         self.counts.phase = "finished"
         return True
 
@@ -282,6 +276,17 @@ class Run:
         self.result.invalidated += 1
         self.counts.invalidated += 1
         self.notify("refreshed", name, self.counts)
+
+
+def _failure(cause: str) -> Failed:
+    """``rescan_failed`` (the API's text, Kallithea's) carrying what went wrong (``cause_of``)."""
+    log.error("rescan failed: %s", cause)
+    return Failed("rescan_failed", cause=cause)
+
+
+def cause_of(exc: HearthError) -> str:
+    """What made a rescan fail, for administrators (the API answers only the text)."""
+    return str(exc.params.get("cause", ""))
 
 
 def rescan(

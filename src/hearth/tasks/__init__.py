@@ -148,17 +148,26 @@ def _rescan_background(
             last[0] = time.monotonic()
 
     run = _rescan_run(settings, args, walking)
-    run.walk()
-    planned = False
-    while True:
-        with sessions() as db:
-            if not planned:
-                run.plan(db)
-                planned = True
-            finished = run.work(db, time.monotonic() + STRETCH)
-            save(db, run.counts)
-        if finished:
-            return rescan_result(run.result, task_id)
+    committed: dict[str, Any] = {}
+    try:
+        run.walk()
+        planned = False
+        while True:
+            with sessions() as db:
+                if not planned:
+                    run.plan(db)
+                    planned = True
+                finished = run.work(db, time.monotonic() + STRETCH)
+                save(db, run.counts)
+            committed = run.counts.as_dict()
+            if finished:
+                return rescan_result(run.result, task_id)
+    except HearthError as exc:
+        cause = rescan.cause_of(exc)
+        if cause:  # kept beside the counts of what was committed before the failure
+            with sessions() as db:
+                taskrecords.set_progress(db, task_id, {**committed, "cause": cause})
+        raise
 
 
 def create_result(repo_name: str, task_id: str | None) -> dict[str, Any]:
