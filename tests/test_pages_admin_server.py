@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -162,6 +164,46 @@ def test_a_worker_that_fails_says_why(make_server: Any) -> None:
     assert f"the repository directory {root} is missing or not a directory" in report
     assert "Nothing was changed." in report
     assert live.ok("get_repos") == []
+
+
+def test_a_lost_worker_reads_failed_with_what_it_had_done(make_server: Any) -> None:
+    _require_redis()
+    live = make_server(broker_url=REDIS_URL, task_lost_after=2)
+    root = live.home / "repos"
+    template = live.home / "bare-template.git"
+    subprocess.run(["git", "init", "-q", "--bare", "--template=", str(template)], check=True)
+    for i in range(400):
+        shutil.copytree(template, root / "bulk" / f"r{i:03d}")
+    worker = HearthWorker(live)
+    browser = signed_in(live, *ADMIN)
+    task_id, _ = _rescan(browser)
+    worker.start()
+    try:
+        while not live.ok("get_repos"):  # a first stretch is committed
+            time.sleep(0.01)
+        worker.kill()  # the machine running it is gone
+    finally:
+        worker.stop()
+    done = len(live.ok("get_repos"))
+    assert 0 < done < 400
+    deadline = time.monotonic() + 30
+    while _state(report := page_of(browser, f"/_admin/server/rescan/{task_id}")) == "running":
+        assert time.monotonic() < deadline, "never declared lost"
+        time.sleep(0.3)
+    assert _state(report) == "failed" and ERROR in report  # the page declared it lost
+    assert f"it had handled {done} of 400 new repositories" in report
+    assert "that work is kept. Rescan again to finish." in report
+    assert live.ok("get_task", task_id=task_id)["state"] == "failed"
+    assert len(live.ok("get_repos")) == done
+    again = HearthWorker(live).start()
+    try:
+        task_id, _ = _rescan(browser)  # rescan again: the rest is registered
+        assert len(wait_for(live, task_id)["result"]["added"]) == 400 - done
+    finally:
+        again.stop()
+    report = page_of(browser, f"/_admin/server/rescan/{task_id}")
+    assert f"{400 - done} added, 0 removed" in report
+    assert len(live.ok("get_repos")) == 400
 
 
 def test_rescan_pages_answer_non_admins_as_missing_ones(make_server: Any) -> None:
