@@ -179,9 +179,9 @@ def repo_rescan(
 
         result = rescan.rescan(db, config, remove_obsolete=remove_obsolete, progress=notify)
     if json_output:
-        shown = asdict(result)
-        del shown["invalidated"]  # the command has no --invalidate-caches (the admin page has)
-        print_json(shown)
+        lists = asdict(result)
+        del lists["invalidated"]  # the command has no --invalidate-caches (the admin page has)
+        print_json(lists)
         return
     changes = [
         (event, name)
