@@ -390,7 +390,8 @@ def test_pull_hg_fork_and_wrong_type(server: LiveServer, tmp_path: Path) -> None
 
 
 def test_rescan_service_reports_progress(tmp_path: Path) -> None:
-    """The service the CLI calls: the same rules, with a progress callback (in process)."""
+    """The service the CLI and the admin page call: the same rules, with a progress callback
+    (in process) whose counts are real: directories examined, then each phase's done of total."""
     settings = load_settings(environ={"HEARTH_HOME": str(tmp_path)}, config_file=tmp_path / "none")
     database = Database(settings.database_url)
     try:
@@ -398,19 +399,43 @@ def test_rescan_service_reports_progress(tmp_path: Path) -> None:
         bare_git(settings.repos / "one")
         hg_repo(settings.repos / "g" / "two")
         bare_git(settings.repos / "bad name")
+        (settings.repos / "g" / "plain").mkdir()
         events: list[tuple[str, str]] = []
+        stages: list[tuple[str, tuple[int, int | None]]] = []
+
+        def record(event: str, name: str, counts: rescan.Counts) -> None:
+            events.append((event, name))
+            stages.append((counts.phase, counts.stage))
+
         with database.session() as db:
-            result = rescan.rescan(db, settings, progress=lambda e, n: events.append((e, n)))
+            run = rescan.Run(settings, progress=record)
+            run.walk()
+            assert (run.counts.examined, run.counts.found) == (5, 3)
+            run.plan(db)
+            assert (run.counts.phase, run.counts.to_register, run.counts.gone) == (
+                "registering", 3, 0,
+            )  # fmt: skip
+            assert run.work(db) is True and run.counts.phase == "finished"
+            result = run.result
         assert result == rescan.RescanResult(added=["g/two", "one"], skipped=["bad name"])
-        assert events == [("skipped", "bad name"), ("added", "g/two"), ("added", "one")]
+        assert run.counts.skipped == ["bad name"]
+        walked = [name for event, name in events if event == "examined"]
+        assert walked == ["bad name", "g", "g/plain", "g/two", "one"]
+        assert [e for e in events if e[0] != "examined"] == [
+            ("skipped", "bad name"), ("added", "g/two"), ("added", "one"),
+        ]  # fmt: skip
+        assert stages[:5] == [("scanning", (n, None)) for n in range(1, 6)]
+        assert stages[5:] == [("registering", (n, 3)) for n in range(1, 4)]
+
         shutil.rmtree(settings.repos / "one")
         events.clear()
         with database.session() as db:
-            result = rescan.rescan(
-                db, settings, remove_obsolete=True, progress=lambda e, n: events.append((e, n))
-            )
-        assert result == rescan.RescanResult(removed=["one"], skipped=["bad name"])
-        assert events == [("skipped", "bad name"), ("removed", "one")]
+            result = rescan.rescan(db, settings, remove_obsolete=True, invalidate_caches=True,
+                                   progress=lambda e, n, c: events.append((e, n)))  # fmt: skip
+        assert result == rescan.RescanResult(removed=["one"], skipped=["bad name"], invalidated=1)
+        assert [e for e in events if e[0] != "examined"] == [
+            ("skipped", "bad name"), ("removed", "one"), ("refreshed", "g/two"),
+        ]  # fmt: skip
         assert rescan.scan(settings.repos) == {"g/two": "hg", "bad name": "git"}
     finally:
         database.dispose()

@@ -11,7 +11,6 @@ API's objects. Rescan runs here and now, never through the task queue, so that p
 from __future__ import annotations
 
 import sys
-from collections import Counter
 from dataclasses import asdict
 from typing import Annotated, Any
 
@@ -152,7 +151,6 @@ def repo_rescan(
 ) -> None:
     """Register repositories found under the repository root; report (or remove) missing ones."""
     config = settings()
-    counts: Counter[str] = Counter()
     stderr = Console(stderr=True)
     with (
         connect(config) as (_database, db),
@@ -168,14 +166,22 @@ def repo_rescan(
     ):
         task = progress.add_task(str(config.repos), total=None, counts="")
 
-        def notify(event: str, name: str) -> None:
-            counts[event] += 1
-            summary = ", ".join(f"{n} {e}" for e, n in sorted(counts.items()))
-            progress.update(task, description=f"{event} {name}", counts=summary, advance=1)
+        def notify(event: str, name: str, counts: rescan.Counts) -> None:
+            done, total = counts.stage
+            shown = f"{done} directories" if total is None else f"{done}/{total}"
+            progress.update(
+                task,
+                description=f"{counts.phase} {name}",
+                completed=done,
+                total=total,
+                counts=shown,
+            )
 
         result = rescan.rescan(db, config, remove_obsolete=remove_obsolete, progress=notify)
     if json_output:
-        print_json(asdict(result))
+        lists = asdict(result)
+        del lists["invalidated"]  # the command has no --invalidate-caches (the admin page has)
+        print_json(lists)
         return
     changes = [
         (event, name)

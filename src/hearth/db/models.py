@@ -322,6 +322,9 @@ class Task(Base):
     # what the task was asked (to undo it if its worker is lost) and its worker's last sign of life
     args: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     heartbeat_on: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # how far the work has got, as the job reports it (``services/rescan.Counts``); a worker
+    # commits it with the work it counts, so it never runs ahead of what is done
+    progress: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
 
 class AuthFailure(Base):

@@ -18,16 +18,31 @@ Rules of ``web-and-vcs.md`` §7 (used by ``rescan_repos`` and ``hearth admin rep
   an unmounted disk must not read as "every repository is gone".
 
 Each registration runs in a savepoint: a name that cannot be registered (invalid as a name, held by
-a group, taken concurrently) is reported as skipped and the rest goes on.
+a group, taken concurrently) is reported as skipped and the rest goes on. A repository is
+declared gone only if its directory is still no repository when its turn comes (one created
+while the rescan ran is not removed).
+
+With ``invalidate_caches`` (the admin page's "Invalidate caches", Kallithea's ``invalidate``),
+every repository that was already registered and is still on disk has its cache recomputed, as
+``invalidate_cache`` does for one.
+
+Progress is real counts (:class:`Counts`): directories examined while walking (how many there
+are is known only at the end of the walk), then each repository handled of the ones to register,
+to remove or report, and to refresh. :class:`Run` does the work in steps — the walk (disk only),
+the plan (one read), then stretches of work — so a worker can commit each stretch together with
+its counts (``hearth.tasks``); :func:`rescan` runs it all in the caller's transaction.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import time
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy import update as sql_update
@@ -43,8 +58,49 @@ from hearth.services.permissions import Actor
 
 log = logging.getLogger("hearth.rescan")
 
-#: progress(event, name): event is "added", "removed", "obsolete" or "skipped"
-Progress = Callable[[str, str], None]
+PHASES = ("scanning", "registering", "missing", "refreshing", "finished")
+
+
+@dataclass
+class Counts:
+    """How far a rescan has got: real numbers only, each phase's total known when it starts."""
+
+    phase: str = "scanning"  # one of PHASES
+    examined: int = 0  # directories looked at on disk
+    found: int = 0  # repositories among them (known when the walk ends)
+    to_register: int = 0  # found on disk, missing from the database
+    registered: int = 0  # of those, handled so far (added or skipped)
+    gone: int = 0  # in the database, no directory on disk
+    handled_gone: int = 0  # of those, handled so far (removed, reported, or found back)
+    to_refresh: int = 0  # with invalidate_caches: registered repositories still on disk
+    refreshed: int = 0  # of those, handled so far
+    invalidated: int = 0  # of those, whose cache was recomputed (the others could not be read)
+    skipped: list[str] = field(default_factory=list)  # names that could not be registered
+    cause: str = ""  # why it failed (``cause_of``), when it did
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, saved: dict[str, Any]) -> Counts:
+        """Counts as a task row keeps them (``as_dict``); unknown keys are ignored."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in saved.items() if k in known})
+
+    @property
+    def stage(self) -> tuple[int, int | None]:
+        """(done, total) of the current phase; the walk's total is unknown (None) until it ends."""
+        return {
+            "scanning": (self.examined, None),
+            "registering": (self.registered, self.to_register),
+            "missing": (self.handled_gone, self.gone),
+            "refreshing": (self.refreshed, self.to_refresh),
+        }.get(self.phase, (1, 1))
+
+
+#: progress(event, name, counts): event is "examined" (a directory, while walking), "added",
+#: "skipped", "removed", "obsolete" or "refreshed"; counts are the totals after it
+Progress = Callable[[str, str, Counts], None]
 
 
 @dataclass
@@ -53,15 +109,18 @@ class RescanResult:
     removed: list[str] = field(default_factory=list)
     obsolete: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    invalidated: int = 0  # repositories whose cache was recomputed (invalidate_caches)
 
 
 def _skipped_dir(name: str) -> bool:
     return name.startswith(".") or name.startswith("rm__")
 
 
-def scan(root: Path) -> dict[str, str]:
-    """Every repository below ``root``: full name -> ``git`` | ``hg``, in walk order."""
+def scan(root: Path, examined: Callable[[str], None] | None = None) -> dict[str, str]:
+    """Every repository below ``root``: full name -> ``git`` | ``hg``, in walk order;
+    ``examined(name)`` is called for each directory looked at."""
     found: dict[str, str] = {}
+    seen = examined or (lambda name: None)
 
     def walk(directory: Path, prefix: str) -> None:
         # an unreadable directory fails the scan (OSError): its repositories must not look gone
@@ -73,11 +132,161 @@ def scan(root: Path) -> dict[str, str]:
             kind = vcs.detect_type(entry.path)
             if kind is not None:
                 found[name] = kind
-            elif not os.path.exists(os.path.join(entry.path, ".git")):
+            seen(name)
+            if kind is None and not os.path.exists(os.path.join(entry.path, ".git")):
                 walk(Path(entry.path), name + "/")
 
     walk(root, "")
     return found
+
+
+class Run:
+    """One rescan, in steps (see the module docstring): :meth:`walk` reads the disk only,
+    :meth:`plan` the database; :meth:`work` registers, removes and refreshes until it is done or
+    its deadline passes. ``result`` and ``counts`` grow as it goes."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        remove_obsolete: bool = False,
+        invalidate_caches: bool = False,
+        progress: Progress | None = None,
+    ) -> None:
+        self.settings = settings
+        self.remove_obsolete = remove_obsolete
+        self.invalidate_caches = invalidate_caches
+        self.notify: Progress = progress or (lambda event, name, counts: None)
+        self.counts = Counts()
+        self.result = RescanResult()
+        self.found: dict[str, str] = {}
+        self._steps: deque[tuple[str, str, int]] = deque()  # (phase, name, repo id or 0)
+        self._owner_id = 0
+        self._default_id = 0
+
+    def walk(self) -> None:
+        """Find the repositories on disk; a root that is missing or unreadable fails."""
+        root = self.settings.repos
+        if not root.is_dir():
+            # an unmounted or misconfigured root must not read as "every repository is gone"
+            raise _failure(f"the repository directory {root} is missing or not a directory")
+
+        def examined(name: str) -> None:
+            self.counts.examined += 1
+            self.notify("examined", name, self.counts)
+
+        try:
+            self.found = scan(root, examined)
+        except OSError as exc:
+            raise _failure(f"cannot read {exc.filename or root}: {exc.strerror or exc}") from exc
+        self.counts.found = len(self.found)
+
+    def plan(self, db: Session) -> None:
+        """What is to be done: the repositories to register, the rows whose directory is gone,
+        and (``invalidate_caches``) the registered ones to refresh."""
+        admin = bootstrap.first_admin(db)
+        default_id = bootstrap.default_user_id(db)
+        if admin is None or default_id is None:
+            raise _failure("the database has no administrator to own what is found (hearth init)")
+        self._owner_id, self._default_id = admin.user_id, default_id
+        known = {
+            name: (repo_id, state)
+            for repo_id, name, state in db.execute(
+                select(Repository.repo_id, Repository.repo_name, Repository.state)
+            ).all()
+        }
+        new = sorted(name for name in self.found if name not in known)
+        ready = sorted(name for name, (_id, state) in known.items() if state == "ready")
+        gone = [name for name in ready if name not in self.found]
+        stale = [name for name in ready if name in self.found] if self.invalidate_caches else []
+        self._steps.extend(("registering", name, 0) for name in new)
+        self._steps.extend(("missing", name, known[name][0]) for name in gone)
+        self._steps.extend(("refreshing", name, known[name][0]) for name in stale)
+        self.counts.to_register, self.counts.gone, self.counts.to_refresh = (
+            len(new),
+            len(gone),
+            len(stale),
+        )
+        self.counts.phase = self._steps[0][0] if self._steps else "finished"
+
+    def work(self, db: Session, deadline: float | None = None) -> bool:
+        """Handle the planned repositories in order until all are done (True) or ``deadline``
+        (``time.monotonic``) has passed (False: call again, in the same or a new transaction)."""
+        owner = db.get(User, self._owner_id)
+        if owner is None:
+            raise _failure("the administrator who owns what is found was deleted")
+        actor = Actor(owner.user_id, owner.username, True, self._default_id)
+        try:
+            while self._steps:
+                if deadline is not None and time.monotonic() >= deadline:
+                    db.flush()
+                    return False
+                phase, name, repo_id = self._steps[0]
+                self.counts.phase = phase
+                if phase == "registering":
+                    self._register_one(db, actor, owner, name)
+                elif phase == "missing":
+                    self._gone_one(db, name, repo_id)
+                else:
+                    self._refresh_one(db, name, repo_id)
+                self._steps.popleft()
+            db.flush()
+        except HearthError:
+            raise
+        except (OSError, vcs.VcsError) as exc:
+            raise _failure(f"{self._steps[0][1]}: {exc}") from exc
+        self.counts.phase = "finished"
+        return True
+
+    def _register_one(self, db: Session, actor: Actor, owner: User, name: str) -> None:
+        added = _register(db, self.settings, actor, owner, name, self.found[name])
+        self.counts.registered += 1
+        if added:
+            self.result.added.append(name)
+        else:
+            self.result.skipped.append(name)
+            self.counts.skipped.append(name)
+        self.notify("added" if added else "skipped", name, self.counts)
+
+    def _gone_one(self, db: Session, name: str, repo_id: int) -> None:
+        self.counts.handled_gone += 1
+        repo = db.get(Repository, repo_id)
+        if repo is None or repo.state != "ready":
+            return  # deleted while the rescan ran
+        if vcs.detect_type(str(repos.path_of(self.settings, name))) is not None:
+            return  # made while the rescan ran: not gone
+        if self.remove_obsolete:
+            _remove(db, repo_id)
+            self.result.removed.append(name)
+            self.notify("removed", name, self.counts)
+        else:
+            self.result.obsolete.append(name)
+            self.notify("obsolete", name, self.counts)
+
+    def _refresh_one(self, db: Session, name: str, repo_id: int) -> None:
+        self.counts.refreshed += 1
+        repo = db.get(Repository, repo_id)
+        if repo is None or repo.state != "ready":
+            return  # deleted while the rescan ran
+        try:
+            repos.refresh_cache(self.settings, repo)
+        except vcs.VcsError as exc:  # a damaged repository keeps its old cache; the rest goes on
+            log.warning("rescan: cannot refresh the cache of %s: %s", name, exc)
+            return
+        self.result.invalidated += 1
+        self.counts.invalidated += 1
+        self.notify("refreshed", name, self.counts)
+
+
+def _failure(cause: str) -> Failed:
+    """``rescan_failed`` (the API's text, Kallithea's) carrying what went wrong (``cause_of``)."""
+    log.error("rescan failed: %s", cause)
+    return Failed("rescan_failed", cause=cause)
+
+
+def cause_of(exc: HearthError) -> str:
+    """What made a rescan fail, for administrators (the API answers only the text)."""
+    return str(exc.params.get("cause", ""))
 
 
 def rescan(
@@ -85,55 +294,21 @@ def rescan(
     settings: Settings,
     *,
     remove_obsolete: bool = False,
+    invalidate_caches: bool = False,
     progress: Progress | None = None,
 ) -> RescanResult:
-    """Bring the database in line with the repository root (see the module docstring)."""
-    notify = progress or (lambda event, name: None)
-    result = RescanResult()
-    if not settings.repos.is_dir():
-        # an unmounted or misconfigured root must not read as "every repository is gone"
-        log.error("rescan: the repository root %s is not a directory", settings.repos)
-        raise Failed("rescan_failed")
-    try:
-        found = scan(settings.repos)
-        admin = bootstrap.first_admin(db)
-        default_id = bootstrap.default_user_id(db)
-        if admin is None or default_id is None:
-            raise Failed("rescan_failed")
-        actor = Actor(admin.user_id, admin.username, True, default_id)
-        known = {
-            name: (repo_id, state)
-            for repo_id, name, state in db.execute(
-                select(Repository.repo_id, Repository.repo_name, Repository.state)
-            ).all()
-        }
-        for name in sorted(found):
-            if name in known:
-                continue
-            if _register(db, settings, actor, admin, name, found[name]):
-                result.added.append(name)
-                notify("added", name)
-            else:
-                result.skipped.append(name)
-                notify("skipped", name)
-        gone = sorted(
-            name for name, (_id, state) in known.items() if state == "ready" and name not in found
-        )
-        for name in gone:
-            if remove_obsolete:
-                _remove(db, known[name][0])
-                result.removed.append(name)
-                notify("removed", name)
-            else:
-                result.obsolete.append(name)
-                notify("obsolete", name)
-        db.flush()
-    except HearthError:
-        raise
-    except (OSError, vcs.VcsError) as exc:
-        log.exception("rescan failed")
-        raise Failed("rescan_failed") from exc
-    return result
+    """Bring the database in line with the repository root, in the caller's transaction (see the
+    module docstring)."""
+    run = Run(
+        settings,
+        remove_obsolete=remove_obsolete,
+        invalidate_caches=invalidate_caches,
+        progress=progress,
+    )
+    run.walk()
+    run.plan(db)
+    run.work(db)
+    return run.result
 
 
 def _register(

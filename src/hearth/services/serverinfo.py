@@ -10,8 +10,10 @@ from __future__ import annotations
 import dataclasses
 import platform
 import re
+import shutil
 import sys
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -19,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from hearth.config import SETTING_NAMES, Settings
 from hearth.db.models import RepoGroup, Repository, Task, User, UserGroup
-from hearth.services import sysinfo
+from hearth.services import sysinfo, taskrecords
 from hearth.services.permissions import Actor
 from hearth.services.useradmin import require_admin
 
@@ -76,8 +78,31 @@ class ServerInfo:
     queue: list[tuple[str, str]]
 
 
-def _size_of(path: Path) -> str:
-    return "exists" if path.exists() else "missing"
+def _state_of(path: Path) -> str:
+    """``exists, 12.3 GB free`` or ``missing``."""
+    if not path.exists():
+        return "missing"
+    try:
+        free = shutil.disk_usage(path).free
+    except OSError:
+        return "exists"
+    return f"exists, {free / 1e9:.1f} GB free"
+
+
+def _package(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "(not installed)"
+
+
+def _libgit2() -> str:
+    try:
+        import pygit2
+
+        return f"{pygit2.__version__} (libgit2 {pygit2.LIBGIT2_VERSION})"
+    except Exception:  # an unusable pygit2 is reported, not a crash
+        return "(unavailable)"
 
 
 def server_info(db: Session, actor: Actor, settings: Settings, version: str) -> ServerInfo:
@@ -90,17 +115,20 @@ def server_info(db: Session, actor: Actor, settings: Settings, version: str) -> 
         ("user groups", db.scalar(select(func.count()).select_from(UserGroup)) or 0),
     ]
     states = dict(db.execute(select(Task.state, func.count()).group_by(Task.state)).tuples().all())
+    queued = taskrecords.queued(settings)  # what the API does: a broker queues, whatever else
     return ServerInfo(
         versions=[
             ("Hearth", version),
             ("Python", f"{platform.python_version()} ({sys.executable})"),
             ("Git", f"{sysinfo.git_version(settings.git_path)} ({settings.git_path})"),
             ("Mercurial", sysinfo.hg_version()),
+            ("pygit2", _libgit2()),
+            ("SQLAlchemy", _package("sqlalchemy")),
             ("Platform", platform.platform()),
         ],
         paths=[
-            ("Home", f"{settings.home} ({_size_of(settings.home)})"),
-            ("Repositories", f"{settings.repos} ({_size_of(settings.repos)})"),
+            ("Home", f"{settings.home} ({_state_of(settings.home)})"),
+            ("Repositories", f"{settings.repos} ({_state_of(settings.repos)})"),
         ],
         database=[
             ("URL", mask_url(settings.database_url)),
@@ -108,8 +136,9 @@ def server_info(db: Session, actor: Actor, settings: Settings, version: str) -> 
             *((f"Rows: {name}", str(count)) for name, count in counts),
         ],
         queue=[
-            ("Mode", "background worker (broker)" if settings.tasks_async else "in the server"),
+            ("Mode", "background worker (broker)" if queued else "in the server"),
             ("Broker", mask_url(settings.broker_url) or "(none)"),
+            *([("Queue", taskrecords.queue_name(settings))] if queued else []),
             *((f"Tasks {state}", str(n)) for state, n in sorted(states.items())),
             *([("Tasks", "none recorded")] if not states else []),
         ],

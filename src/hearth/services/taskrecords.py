@@ -9,6 +9,11 @@ worker``) moves the row to ``running`` and then ``done`` (with the method's resu
 whose worker stopped beating for ``task_lost_after`` seconds is lost: it is marked failed and what
 it had started is removed (``hearth.tasks.reap``). Without a broker the work is done before answering and no row is written.
 
+A job may report how far it has got (``progress``, a JSON object of counts: ``set_progress``); a
+worker commits it in the same transaction as the work it counts. A page that starts work (the
+admin rescan) records a row even without a broker: the work is done at once and the row is
+written finished (``record``), so the page's report has an address in both modes (``report``).
+
 Each instance uses a queue of its own, named after its database, so instances (and test runs)
 sharing one broker never take each other's work. The message carries only the task id and the
 method's arguments; the row is written in the caller's transaction, so a worker that receives the
@@ -22,7 +27,8 @@ import functools
 import hashlib
 import logging
 import uuid
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select, update
@@ -30,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from hearth.clock import now_utc
 from hearth.config import Settings
-from hearth.db.models import Task
+from hearth.db.models import Task, User
 from hearth.errors import HearthError, NotFound
 from hearth.render import local_iso
 from hearth.services.permissions import Actor
@@ -106,7 +112,7 @@ def enqueue(
     ``failure`` is raised (and the caller's transaction rolls back, row included) when the broker
     cannot take the message.
     """
-    task_id = uuid.uuid4().hex
+    task_id = new_id()
     prune(db)
     db.add(
         Task(
@@ -125,6 +131,10 @@ def enqueue(
         log.error("cannot queue %s (task %s): %s", method, task_id, exc)
         raise failure from exc
     return task_id
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
 
 
 def prune(db: Session) -> None:
@@ -217,3 +227,107 @@ def finish(db: Session, task_id: str, result: Any, error: str | None) -> None:
         )
         .execution_options(synchronize_session=False)
     )
+
+
+def set_progress(db: Session, task_id: str, progress: dict[str, Any]) -> bool:
+    """Record how far a running task has got (and that its worker is alive); False if the task is
+    no longer running (it was declared lost), so the worker must stop."""
+    moved = db.execute(
+        update(Task)
+        .where(Task.task_id == task_id, Task.state == "running")
+        .values(progress=progress, heartbeat_on=now_utc())
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    return bool(moved)
+
+
+def record(
+    db: Session,
+    actor: Actor,
+    method: str,
+    args: dict[str, Any],
+    *,
+    result: Any = None,
+    error: str | None = None,
+    progress: dict[str, Any] | None = None,
+    task_id: str | None = None,
+) -> str:
+    """A row for work already done without a broker: ``done`` with ``result``, or ``failed``
+    with ``error``; returns its id (``task_id``, or a new one)."""
+    task_id = task_id or new_id()
+    prune(db)
+    moment = now_utc()
+    db.add(
+        Task(
+            task_id=task_id,
+            method=method,
+            user_id=actor.user_id,
+            state="failed" if error is not None else "done",
+            created_on=moment,
+            finished_on=moment,
+            args=args,
+            result=result if error is None else None,
+            error=error,
+            progress=progress,
+        )
+    )
+    db.flush()
+    return task_id
+
+
+@dataclass(frozen=True)
+class Report:
+    """A task as a page shows it: what was asked, by whom, how far it got and how it ended."""
+
+    task_id: str
+    method: str
+    state: str
+    args: dict[str, Any]
+    progress: dict[str, Any]
+    result: Any
+    error: str | None
+    created_on: datetime  # naive UTC
+    finished_on: datetime | None
+    started_by: str
+
+    @property
+    def finished(self) -> bool:
+        return self.state in ("done", "failed")
+
+
+def _report(row: Task, started_by: str) -> Report:
+    return Report(
+        row.task_id,
+        row.method,
+        row.state,
+        dict(row.args or {}),
+        dict(row.progress or {}),
+        row.result,
+        row.error,
+        row.created_on,
+        row.finished_on,
+        started_by,
+    )
+
+
+def report(db: Session, actor: Actor, task_id: str, method: str) -> Report:
+    """The task ``get`` finds, if it is a ``method`` task; else "does not exist"."""
+    row = get(db, actor, task_id)
+    if row.method != method:
+        raise NotFound("task_not_found", x=task_id)
+    user = db.get(User, row.user_id) if row.user_id is not None else None
+    return _report(row, user.username if user is not None else "")
+
+
+def recent(db: Session, actor: Actor, method: str, limit: int = 5) -> list[Report]:
+    """The newest ``method`` tasks the actor may see (all of them for an admin)."""
+    query = (
+        select(Task, User.username)
+        .outerjoin(User, User.user_id == Task.user_id)
+        .where(Task.method == method, Task.created_on >= now_utc() - KEEP)
+        .order_by(Task.created_on.desc(), Task.task_id)
+        .limit(limit)
+    )
+    if not actor.admin:
+        query = query.where(Task.user_id == actor.user_id)
+    return [_report(row, username or "") for row, username in db.execute(query).tuples()]

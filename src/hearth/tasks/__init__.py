@@ -12,6 +12,11 @@ In a worker each job runs in its own transactions: a pull reads its plan, fetche
 transaction open (a long fetch must not hold the database), then records the outcome. A queued
 create or fork is reserved by the request and made by the worker (``services/reserved.py``).
 
+A page that shows the work's progress and outcome starts it with :func:`start` instead: the same
+job, and a task row in both modes (without a broker it is written finished), so the outcome has an
+address. A queued rescan works in stretches of about ``STRETCH`` seconds, each committed with its
+counts (``taskrecords.set_progress``), so the page shows how far it has got.
+
 While a job runs, a thread beats for it (``services/taskrecords.beat``) every ``task_lost_after / 5``
 seconds. A running task whose worker stopped beating (killed, host gone) is *lost*: :func:`reap`
 marks it failed with the method's failure text and undoes what it started. It runs in every
@@ -44,6 +49,8 @@ log = logging.getLogger("hearth.tasks")
 
 #: how long a worker waits for the row of a task whose request has not committed yet (seconds)
 CLAIM_WAIT = 30.0
+#: how long a queued rescan works before it commits what it did with its counts (seconds)
+STRETCH = 0.5
 
 
 # --- results (the same in both modes) ------------------------------------------------------------
@@ -65,13 +72,15 @@ def rescan_result(result: rescan.RescanResult, task_id: str | None) -> dict[str,
 # --- jobs ----------------------------------------------------------------------------------------
 
 Sessions = Callable[[], Any]  # a context manager giving a committing session (Database.session)
+#: note(progress): how far a job done at once got, its counts as JSON (the last call wins)
+Note = Callable[[dict[str, Any]], None]
 
 
 @dataclass(frozen=True)
 class Job:
     """How to run a method now, in a worker, and what its answer is while it is queued."""
 
-    now: Callable[[Session, Actor, Settings, dict[str, Any]], Any]
+    now: Callable[[Session, Actor, Settings, dict[str, Any], Note], Any]
     background: Callable[[Sessions, Actor, Settings, dict[str, Any], str], Any]
     queued_result: Callable[[dict[str, Any], str], Any]
     failure: Callable[[dict[str, Any]], HearthError]  # for a failure nobody anticipated
@@ -79,7 +88,9 @@ class Job:
     abandon: Callable[[Session, Settings, dict[str, Any], str], None] | None = None
 
 
-def _pull_now(db: Session, actor: Actor, settings: Settings, args: dict[str, Any]) -> Any:
+def _pull_now(
+    db: Session, actor: Actor, settings: Settings, args: dict[str, Any], note: Note
+) -> Any:
     repo = remote.pull(
         db, actor, settings, args["repoid"], args.get("clone_uri"), client_ip=args["client_ip"]
     )
@@ -97,16 +108,66 @@ def _pull_background(
         return pull_result(repo.repo_name, task_id)
 
 
-def _rescan_now(db: Session, actor: Actor, settings: Settings, args: dict[str, Any]) -> Any:
-    return rescan_result(rescan.rescan(db, settings, remove_obsolete=args["remove_obsolete"]), None)
+def _rescan_run(
+    settings: Settings, args: dict[str, Any], progress: rescan.Progress | None
+) -> rescan.Run:
+    return rescan.Run(
+        settings,
+        remove_obsolete=bool(args["remove_obsolete"]),
+        invalidate_caches=bool(args.get("invalidate_caches", False)),  # pages only
+        progress=progress,
+    )
+
+
+def _rescan_now(
+    db: Session, actor: Actor, settings: Settings, args: dict[str, Any], note: Note
+) -> Any:
+    run = _rescan_run(settings, args, None)
+    run.walk()
+    run.plan(db)
+    run.work(db)
+    note(run.counts.as_dict())
+    return rescan_result(run.result, None)
 
 
 def _rescan_background(
     sessions: Sessions, actor: Actor, settings: Settings, args: dict[str, Any], task_id: str
 ) -> Any:
-    with sessions() as db:
-        found = rescan.rescan(db, settings, remove_obsolete=args["remove_obsolete"])
-        return rescan_result(found, task_id)
+    """Walk the disk with no transaction open (its counts committed every ``STRETCH`` seconds),
+    then work in stretches, each committed with its counts; a task declared lost stops."""
+    last = [time.monotonic()]
+
+    def save(db: Session, counts: rescan.Counts) -> None:
+        if not taskrecords.set_progress(db, task_id, counts.as_dict()):
+            raise Failed("rescan_failed")  # declared lost: this stretch is not recorded
+
+    def walking(event: str, name: str, counts: rescan.Counts) -> None:
+        if counts.phase == "scanning" and time.monotonic() - last[0] >= STRETCH:
+            with sessions() as db:
+                save(db, counts)
+            last[0] = time.monotonic()
+
+    run = _rescan_run(settings, args, walking)
+    committed: dict[str, Any] = {}
+    try:
+        run.walk()
+        planned = False
+        while True:
+            with sessions() as db:
+                if not planned:
+                    run.plan(db)
+                    planned = True
+                finished = run.work(db, time.monotonic() + STRETCH)
+                save(db, run.counts)
+            committed = run.counts.as_dict()
+            if finished:
+                return rescan_result(run.result, task_id)
+    except HearthError as exc:
+        cause = rescan.cause_of(exc)
+        if cause:  # kept beside the counts of what was committed before the failure
+            with sessions() as db:
+                taskrecords.set_progress(db, task_id, {**committed, "cause": cause})
+        raise
 
 
 def create_result(repo_name: str, task_id: str | None) -> dict[str, Any]:
@@ -186,7 +247,9 @@ def _abandon_made(db: Session, settings: Settings, args: dict[str, Any], task_id
     reserved.abandon(db, settings, task_id, args["repo_id"], list(args.get("groups", [])))
 
 
-def _not_eager(db: Session, actor: Actor, settings: Settings, args: dict[str, Any]) -> Any:
+def _not_eager(
+    db: Session, actor: Actor, settings: Settings, args: dict[str, Any], note: Note
+) -> Any:
     raise AssertionError("create_repo and fork_repo run eagerly through services.repos")
 
 
@@ -289,9 +352,31 @@ def submit(db: Session, actor: Actor, settings: Settings, method: str, args: dic
     """
     job = JOBS[method]
     if not taskrecords.queued(settings):
-        return job.now(db, actor, settings, args)
+        return job.now(db, actor, settings, args, _ignored)
     task_id = taskrecords.enqueue(db, settings, actor, method, args, failure=job.failure(args))
     return job.queued_result(args, task_id)
+
+
+def _ignored(progress: dict[str, Any]) -> None:
+    """The API answers with the result only."""
+
+
+def start(db: Session, actor: Actor, settings: Settings, method: str, args: dict[str, Any]) -> str:
+    """:func:`submit` for a page: returns the id of the task row that reports the work. Queued
+    when a broker is configured; otherwise the work is done now and the row written finished
+    (``done``, with its result and counts) in the same transaction. A failure raises as in
+    :func:`submit` (nothing is written; the page records it with ``taskrecords.record``)."""
+    job = JOBS[method]
+    if taskrecords.queued(settings):
+        return taskrecords.enqueue(db, settings, actor, method, args, failure=job.failure(args))
+    counts: dict[str, Any] = {}
+    result = job.now(db, actor, settings, args, counts.update)
+    task_id = taskrecords.new_id()
+    if isinstance(result, dict) and "task" in result:
+        result = {**result, "task": task_id}  # as a worker's result names its task
+    return taskrecords.record(
+        db, actor, method, args, result=result, progress=counts or None, task_id=task_id
+    )
 
 
 # --- the worker side -----------------------------------------------------------------------------

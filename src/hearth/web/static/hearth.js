@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// Comfort only; every page works without it: copy buttons, filter as you type, line selection.
+// Comfort only; every page works without it: copy buttons, filter as you type, line selection,
+// following a running task, a busy submit button.
 "use strict";
 
 (function () {
@@ -106,11 +107,72 @@
     });
   }
 
+  // <form data-busy="Working…">: once sent, its submit button says so and cannot be pressed again.
+  function setupBusy(root) {
+    root.querySelectorAll("form[data-busy]").forEach(function (form) {
+      form.addEventListener("submit", function () {
+        var button = form.querySelector("button[type=submit]");
+        form.setAttribute("aria-busy", "true");
+        if (!button) return;
+        // after the submission has started, so the form is still sent
+        setTimeout(function () {
+          button.disabled = true;
+          button.textContent = form.getAttribute("data-busy");
+        }, 0);
+      });
+    });
+  }
+
+  // <section id="…" data-poll="ms">: the page is fetched again every ms milliseconds and the
+  // section replaced by its new version (the server renders it; the page reloaded shows the
+  // same); once the new version has no data-poll (the task ended), the whole <main> is.
+  function setupPoll() {
+    var watched = document.querySelector("[data-poll][id]");
+    if (!watched) return;
+    var id = watched.id;
+    var every = Math.max(250, parseInt(watched.getAttribute("data-poll"), 10) || 1000);
+    var wait = every;
+    var again = function () { setTimeout(poll, wait); };
+    var poll = function () {
+      fetch(window.location.href, { credentials: "same-origin", cache: "no-store", headers: { accept: "text/html" } })
+        .then(function (answer) {
+          if (!answer.ok) throw new Error("HTTP " + answer.status);
+          return answer.text();
+        })
+        .then(function (html) {
+          var fresh = new DOMParser().parseFromString(html, "text/html");
+          var section = fresh.getElementById(id);
+          var old = document.getElementById(id);
+          if (!section || !old) return;
+          wait = every;
+          if (section.hasAttribute("data-poll")) {
+            old.replaceWith(document.adoptNode(section));
+            again();
+            return;
+          }
+          var main = fresh.querySelector("main");
+          var current = document.querySelector("main");
+          if (main && current) {
+            current.replaceWith(document.adoptNode(main));
+            document.title = fresh.title;
+            setupBusy(main);
+          }
+        })
+        .catch(function () {  // the server restarting, a dropped connection: ask again later
+          wait = Math.min(wait * 2, 10000);
+          again();
+        });
+    };
+    again();
+  }
+
   function start() {
     setupCopy();
     setupFilter();
     setupLines();
     setupNavigate();
+    setupBusy(document);
+    setupPoll();
   }
 
   if (document.readyState === "loading") {
