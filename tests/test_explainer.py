@@ -151,6 +151,7 @@ def test_explanation_equals_the_granted_permission(database: Database) -> None:
         report_key = {"repository": "repositories", "repository_group": "repositories_groups",
                       "user_group": "user_groups"}  # fmt: skip
         seen_rules: set[str] = set()
+        inherited = 0
         for subject in everyone:
             report = users.permission_report(db, subject, default_id, hide_none=False)
             actor = permissions.actor_for(db, subject, default_id)
@@ -171,10 +172,17 @@ def test_explanation_equals_the_granted_permission(database: Database) -> None:
                         for b in answer.because
                     )
                     seen_rules.update(b.rule for b in answer.because)
+                    # a rule inherited from a repository group names a group the object is in
+                    for b in answer.because:
+                        if b.inherited_from is not None:
+                            assert name.startswith(b.inherited_from + "/"), (name, b)
+                            assert b.rule in ("direct grant", "user group", "default user")
+                            inherited += 1
                     pairs += 1
         # the generated data reached every kind of rule
         assert seen_rules == {"admin", "owner", "private", "direct grant", "user group",
                               "default user"}  # fmt: skip
+        assert inherited >= 50
     assert pairs >= 2500
 
 
@@ -194,7 +202,8 @@ def test_explain_permission_method(server: LiveServer) -> None:
     assert answer["object"] == {"type": "repository", "name": repo}
     assert answer["permission"] == "repository.write"
     assert answer["because"][0] == {"rule": "user group", "permission": "repository.write",
-                                    "via": group["group_name"], "effective": True}  # fmt: skip
+                                    "via": group["group_name"], "effective": True,
+                                    "inherited_from": None}  # fmt: skip
     rules = {(b["rule"], b["permission"], b["effective"]) for b in answer["because"]}
     assert ("direct grant", "repository.read", False) in rules
     assert ("private", "repository.none", False) in rules
@@ -213,3 +222,41 @@ def test_explain_permission_method(server: LiveServer) -> None:
     table = server.cli("perms", "explain", user["username"], repo).stdout
     assert f"{user['username']} on repository `{repo}`: repository.write" in table
     assert "user group" in table and group["group_name"] in table
+
+
+def test_explanation_names_the_group_a_permission_is_inherited_from(server: LiveServer) -> None:
+    """A grant on a repository group with ``apply_to_children`` reaches what is inside as rows
+    the explanation says are inherited from that group; a grant on the object itself is not."""
+    user, _ = server.new_user()
+    team = server.ok("create_user_group", group_name=unique("team"))["user_group"]["group_name"]
+    server.ok("add_user_to_user_group", usergroupid=team, userid=user["username"])
+    top = server.ok("create_repo_group", group_name=unique("top"))["repo_group"]["group_name"]
+    sub = server.ok("create_repo_group", group_name=f"{top}/sub")["repo_group"]["group_name"]
+    repo = server.new_repo(name=f"{sub}/{unique('r')}", private=True)["repo_name"]
+    server.ok("grant_user_group_permission_to_repo_group", repogroupid=top, usergroupid=team,
+              perm="group.write", apply_to_children="all")  # fmt: skip
+    server.ok("grant_user_permission_to_repo_group", repogroupid=sub, userid=user["username"],
+              perm="group.read", apply_to_children="repos")  # fmt: skip
+
+    answer = server.ok("explain_permission", userid=user["username"], repoid=repo)
+    assert answer["permission"] == "repository.write"
+    assert answer["because"][0] == {"rule": "user group", "permission": "repository.write",
+                                    "via": team, "effective": True,
+                                    "inherited_from": top}  # fmt: skip
+    rules = {(b["rule"], b["permission"], b["inherited_from"]) for b in answer["because"]}
+    assert ("direct grant", "repository.read", sub) in rules
+    on_sub = server.ok("explain_permission", userid=user["username"], repogroupid=sub)
+    by_rule = {b["rule"]: b for b in on_sub["because"]}
+    assert by_rule["user group"]["inherited_from"] == top
+    assert by_rule["direct grant"]["inherited_from"] is None  # granted on sub itself
+    on_top = server.ok("explain_permission", userid=user["username"], repogroupid=top)
+    assert all(b["inherited_from"] is None for b in on_top["because"])
+
+    # a grant on the repository itself replaces the inherited row: no longer inherited
+    server.ok("grant_user_group_permission", repoid=repo, usergroupid=team,
+              perm="repository.admin")  # fmt: skip
+    again = server.ok("explain_permission", userid=user["username"], repoid=repo)
+    assert again["because"][0]["rule"] == "user group"
+    assert again["because"][0]["inherited_from"] is None
+    table = server.cli("perms", "explain", user["username"], repo).stdout
+    assert "inherited from" in table and sub in table

@@ -39,7 +39,13 @@ def explain(
         print_json(answer.as_json())
         return
     typer.echo(f"{answer.user} on {answer.object_type} `{answer.object_name}`: {answer.permission}")
-    shown = table("", "rule", "permission", "via")
+    shown = table("", "rule", "permission", "via", "inherited from")
     for b in answer.because:
-        shown.add_row("*" if b.effective else "", b.rule, b.permission, plain(b.via))
+        shown.add_row(
+            "*" if b.effective else "",
+            b.rule,
+            b.permission,
+            plain(b.via),
+            plain(b.inherited_from or ""),
+        )
     show(shown)

@@ -44,6 +44,13 @@ def _fk(target: str, nullable: bool = False, ondelete: str = "CASCADE") -> Mappe
     return mapped_column(ForeignKey(target, ondelete=ondelete), nullable=nullable, index=True)
 
 
+def _origin() -> Mapped[int | None]:
+    """The repository group whose grant wrote a permission row on something inside it
+    (``apply_to_children``, or ``copy_permissions`` at creation); NULL for a row written on the
+    object itself. The permission explainer names the group; access checks never read it."""
+    return _fk("repo_groups.group_id", nullable=True, ondelete="SET NULL")  # type: ignore[return-value]
+
+
 class User(Base):
     __tablename__ = "users"
 
@@ -203,6 +210,7 @@ class RepoUserPerm(Base):
     repo_id: Mapped[int] = _fk("repositories.repo_id")
     user_id: Mapped[int] = _fk("users.user_id")
     level: Mapped[int] = mapped_column(SmallInteger)
+    from_group_id: Mapped[int | None] = _origin()
 
 
 class RepoUserGroupPerm(Base):
@@ -213,6 +221,7 @@ class RepoUserGroupPerm(Base):
     repo_id: Mapped[int] = _fk("repositories.repo_id")
     users_group_id: Mapped[int] = _fk("user_groups.users_group_id")
     level: Mapped[int] = mapped_column(SmallInteger)
+    from_group_id: Mapped[int | None] = _origin()
 
 
 class GroupUserPerm(Base):
@@ -223,6 +232,7 @@ class GroupUserPerm(Base):
     group_id: Mapped[int] = _fk("repo_groups.group_id")
     user_id: Mapped[int] = _fk("users.user_id")
     level: Mapped[int] = mapped_column(SmallInteger)
+    from_group_id: Mapped[int | None] = _origin()
 
 
 class GroupUserGroupPerm(Base):
@@ -233,6 +243,7 @@ class GroupUserGroupPerm(Base):
     group_id: Mapped[int] = _fk("repo_groups.group_id")
     users_group_id: Mapped[int] = _fk("user_groups.users_group_id")
     level: Mapped[int] = mapped_column(SmallInteger)
+    from_group_id: Mapped[int | None] = _origin()
 
 
 class UserGroupUserPerm(Base):

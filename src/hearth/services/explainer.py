@@ -2,9 +2,11 @@
 """The permission explainer (issue 14 item 6): a user's effective permission on one repository,
 repository group or user group, and every rule behind it.
 
-The level and the rules come from :func:`hearth.services.permissions.explain`, which reads the same
-rows the access checks take the MAX of, so an explanation cannot disagree with a decision. The
-``permission`` of the answer is the name ``get_user`` reports for the object
+The level and the rules come from :func:`hearth.services.permissions.explain`, which reads the
+same rows the access checks take the MAX of, so an explanation cannot disagree with a decision.
+A row that a repository group's grant wrote on something inside it (``apply_to_children``, or
+``copy_permissions`` at creation) names that group (``inherited_from``). The ``permission`` of
+the answer is the name ``get_user`` reports for the object
 (``services.users.permission_report``): the API method, the CLI and the page all call
 :func:`explain_permission`.
 """
@@ -16,7 +18,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from hearth.db.models import User, UserGroup
+from hearth.db.models import RepoGroup, User, UserGroup
 from hearth.errors import Forbidden, Invalid, NotFound
 from hearth.services import lookup, permissions
 from hearth.services.lookup import as_id
@@ -36,6 +38,7 @@ class Because:
     permission: str
     via: str
     effective: bool
+    inherited_from: str | None = None  # the repository group whose grant wrote the row here
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -43,6 +46,7 @@ class Because:
             "permission": self.permission,
             "via": self.via,
             "effective": self.effective,
+            "inherited_from": self.inherited_from,
         }
 
 
@@ -84,6 +88,13 @@ def _via(db: Session, reason: permissions.Reason) -> str:
     return ""
 
 
+def _origin(db: Session, reason: permissions.Reason) -> str | None:
+    if reason.from_group_id is None:
+        return None
+    group = db.get(RepoGroup, reason.from_group_id)
+    return group.group_name if group is not None else None
+
+
 def explain_for(db: Session, subject: User, default_user_id: int, object_type: str, obj_id: int,
                 obj_name: str) -> Answer:  # fmt: skip
     """The answer for ``subject`` on an object already looked up."""
@@ -91,7 +102,13 @@ def explain_for(db: Session, subject: User, default_user_id: int, object_type: s
     actor = permissions.actor_for(db, subject, default_user_id)
     found = permissions.explain(db, actor, kind, obj_id)
     because = [
-        Because(r.rule, permissions.permission_name(kind, r.level), _via(db, r), r.effective)
+        Because(
+            r.rule,
+            permissions.permission_name(kind, r.level),
+            _via(db, r),
+            r.effective,
+            _origin(db, r),
+        )
         for r in found.reasons
     ]
     name = permissions.permission_name(kind, found.level)

@@ -63,11 +63,19 @@ _REPO_ROWS = {
 
 
 def _write_rows(
-    db: Session, rows: _Rows, pk: Any, where: Any, holder_id: int, level: Level | None
+    db: Session,
+    rows: _Rows,
+    pk: Any,
+    where: Any,
+    holder_id: int,
+    level: Level | None,
+    origin: int | None,
 ) -> None:
     """Set the holder's row to ``level`` on every object ``where`` selects (rows that exist change
     in place and keep their position; missing ones are appended in id order), or delete the
-    holder's rows there when ``level`` is None. Two statements, whatever the number of objects."""
+    holder's rows there when ``level`` is None. Two statements, whatever the number of objects.
+    ``origin`` is the group whose grant writes rows inside it (``from_group_id``, which the
+    permission explainer names), None on the group itself."""
     targets = select(pk).where(where)
     if level is None:
         db.execute(
@@ -79,15 +87,21 @@ def _write_rows(
     db.execute(
         sql_update(rows.table)
         .where(rows.holder == holder_id, rows.obj.in_(targets))
-        .values(level=int(level))
+        .values(level=int(level), from_group_id=origin)
         .execution_options(synchronize_session="fetch")
     )
     missing = (
-        select(pk, literal(holder_id, Integer), literal(int(level), Integer))
+        select(
+            pk,
+            literal(holder_id, Integer),
+            literal(int(level), Integer),
+            literal(origin, Integer),
+        )
         .where(where, ~exists().where(rows.obj == pk, rows.holder == holder_id))
         .order_by(pk)
     )
-    db.execute(insert(rows.table).from_select([rows.obj.key, rows.holder.key, "level"], missing))
+    columns = [rows.obj.key, rows.holder.key, "level", "from_group_id"]
+    db.execute(insert(rows.table).from_select(columns, missing))
 
 
 def _apply(
@@ -106,15 +120,17 @@ def _apply(
     touched (README #13)."""
     if level is None and is_default:
         level = Level.NONE
-    groups = RepoGroup.group_id == group.group_id
+    gid = group.group_id
+    here = RepoGroup.group_id == gid
+    _write_rows(db, _GROUP_ROWS[holder], RepoGroup.group_id, here, holder_id, level, None)
     if apply_to_children in ("groups", "all"):
-        groups = groups | below(RepoGroup.group_name, group.group_name)
-    _write_rows(db, _GROUP_ROWS[holder], RepoGroup.group_id, groups, holder_id, level)
+        inside = below(RepoGroup.group_name, group.group_name)
+        _write_rows(db, _GROUP_ROWS[holder], RepoGroup.group_id, inside, holder_id, level, gid)
     if apply_to_children in ("repos", "all"):
         repos = below(Repository.repo_name, group.group_name)
         if is_default:
             repos = repos & Repository.private.is_(False)
-        _write_rows(db, _REPO_ROWS[holder], Repository.repo_id, repos, holder_id, level)
+        _write_rows(db, _REPO_ROWS[holder], Repository.repo_id, repos, holder_id, level, gid)
     db.flush()
 
 

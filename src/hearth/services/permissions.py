@@ -16,6 +16,7 @@ from enum import IntEnum
 from typing import Any
 
 from sqlalchemy import (
+    Integer,
     and_,
     bindparam,
     case,
@@ -199,13 +200,17 @@ class _Kind:
     group_rows: Any  # table with (obj_col, users_group_id, level)
     group_obj: Any
     owner_and_private: bool  # repositories: the owner has admin, private starts at none
+    user_origin: Any = None  # the rows' ``from_group_id`` (what a repository group's grant
+    group_origin: Any = None  # wrote); user groups are in no repository group: None
 
 
 _KINDS = {
     "repository": _Kind(Repository, Repository.repo_id, Repository.repo_name, RepoUserPerm,
-                        RepoUserPerm.repo_id, RepoUserGroupPerm, RepoUserGroupPerm.repo_id, True),
+                        RepoUserPerm.repo_id, RepoUserGroupPerm, RepoUserGroupPerm.repo_id, True,
+                        RepoUserPerm.from_group_id, RepoUserGroupPerm.from_group_id),
     "group": _Kind(RepoGroup, RepoGroup.group_id, RepoGroup.group_name, GroupUserPerm,
-                   GroupUserPerm.group_id, GroupUserGroupPerm, GroupUserGroupPerm.group_id, False),
+                   GroupUserPerm.group_id, GroupUserGroupPerm, GroupUserGroupPerm.group_id, False,
+                   GroupUserPerm.from_group_id, GroupUserGroupPerm.from_group_id),
     "usergroup": _Kind(UserGroup, UserGroup.users_group_id, UserGroup.group_name,
                        UserGroupUserPerm, UserGroupUserPerm.target_id, UserGroupUserGroupPerm,
                        UserGroupUserGroupPerm.target_id, False),
@@ -231,14 +236,19 @@ RULE_ADMIN = "admin"
 def _sources(kind: str, anonymous: bool, explained: bool) -> list[Any]:
     """The rows a non-admin's level on each object is the MAX of: the ``default`` user's row (for
     repositories: the owner's admin first, else none when private), the rows of the actor's active
-    groups, and the actor's own row. With ``explained`` each row also says which rule it is and
-    through whom (``via``: a user or user group id), which is all :func:`explain` adds: the access
-    checks and the explanation read the very same rows."""
+    groups, and the actor's own row. With ``explained`` each row also says which rule it is,
+    through whom (``via``: a user or user group id) and, for a row a repository group's grant
+    wrote on what is inside it, that group (``origin``: its id) — which is all :func:`explain`
+    adds: the access checks and the explanation read the very same rows."""
     k = _KINDS[kind]
     default_row = (k.user_obj == k.obj) & (k.user_rows.user_id == _DID)
     start: Any = func.coalesce(k.user_rows.level, 0)
     rule: Any = literal(RULE_DEFAULT)
     via: Any = _DID
+    no_origin: Any = literal(None, Integer)
+    user_origin: Any = no_origin if k.user_origin is None else k.user_origin
+    group_origin: Any = no_origin if k.group_origin is None else k.group_origin
+    origin: Any = user_origin
     if k.owner_and_private:
         start = case(
             (Repository.owner_id == _UID, literal(int(Level.ADMIN))),
@@ -251,14 +261,19 @@ def _sources(kind: str, anonymous: bool, explained: bool) -> list[Any]:
             else_=literal(RULE_DEFAULT),
         )
         via = case((Repository.owner_id == _UID, _UID), else_=_DID)
+        origin = case(
+            (Repository.owner_id == _UID, no_origin),
+            (Repository.private.is_(True), no_origin),
+            else_=user_origin,
+        )
 
-    def columns(obj: Any, level: Any, what: Any, who: Any) -> list[Any]:
+    def columns(obj: Any, level: Any, what: Any, who: Any, came: Any) -> list[Any]:
         out = [obj.label("obj"), level.label("level")]
         if explained:
-            out += [what.label("rule"), who.label("via")]
+            out += [what.label("rule"), who.label("via"), came.label("origin")]
         return out
 
-    parts = [select(*columns(k.obj, start, rule, via)).outerjoin(k.user_rows, default_row)]
+    parts = [select(*columns(k.obj, start, rule, via, origin)).outerjoin(k.user_rows, default_row)]
     if not anonymous:
         groups = (
             select(UserGroupMember.users_group_id)
@@ -272,12 +287,19 @@ def _sources(kind: str, anonymous: bool, explained: bool) -> list[Any]:
                     k.group_rows.level,
                     literal(RULE_GROUP),
                     k.group_rows.users_group_id,
+                    group_origin,
                 )
             ).where(k.group_rows.users_group_id.in_(groups))
         )
         parts.append(
             select(
-                *columns(k.user_obj, k.user_rows.level, literal(RULE_USER), k.user_rows.user_id)
+                *columns(
+                    k.user_obj,
+                    k.user_rows.level,
+                    literal(RULE_USER),
+                    k.user_rows.user_id,
+                    user_origin,
+                )
             ).where(k.user_rows.user_id == _UID)
         )
     return parts
@@ -298,7 +320,9 @@ def level_subquery(kind: str, anonymous: bool) -> Any:
 @functools.cache
 def _explained_statement(kind: str, anonymous: bool) -> Any:
     sub = union_all(*_sources(kind, anonymous, True)).subquery()
-    return select(sub.c.level, sub.c.rule, sub.c.via).where(sub.c.obj == bindparam("obj"))
+    return select(sub.c.level, sub.c.rule, sub.c.via, sub.c.origin).where(
+        sub.c.obj == bindparam("obj")
+    )
 
 
 @dataclass(frozen=True)
@@ -310,6 +334,7 @@ class Reason:
     via_user_id: int | None  # the owner, the default user, the user with the direct grant
     via_group_id: int | None  # the user group of a group grant
     effective: bool  # this rule decided the level; the others were overridden or equal
+    from_group_id: int | None = None  # the repository group whose grant wrote the row here
 
 
 @dataclass(frozen=True)
@@ -328,20 +353,21 @@ def explain(db: Session, actor: Actor, kind: str, obj_id: int) -> Explanation:
     admin whatever the rows say (they are listed as overridden)."""
     params: dict[str, Any] = {**level_params(actor), "obj": obj_id}
     rows = core(db).execute(_explained_statement(kind, actor.is_anonymous), params).all()
-    found: list[tuple[str, Level, int | None, int | None]] = []
-    for level, rule, via in rows:
+    found: list[tuple[str, Level, int | None, int | None, int | None]] = []
+    for level, rule, via, origin in rows:
         if level is None:
             continue
         group_id = int(via) if rule == RULE_GROUP else None
         user_id = None if rule == RULE_GROUP else int(via)
-        found.append((str(rule), Level(int(level)), user_id, group_id))
+        came = None if origin is None else int(origin)
+        found.append((str(rule), Level(int(level)), user_id, group_id, came))
     if actor.admin:
-        found.append((RULE_ADMIN, Level.ADMIN, actor.user_id, None))
+        found.append((RULE_ADMIN, Level.ADMIN, actor.user_id, None, None))
     found.sort(key=lambda r: (-int(r[1]), _RULE_ORDER.get(r[0], 9)))
     best = found[0][1] if found else Level.NONE
     reasons = [
-        Reason(rule, level, user_id, group_id, index == 0)
-        for index, (rule, level, user_id, group_id) in enumerate(found)
+        Reason(rule, level, user_id, group_id, index == 0, came)
+        for index, (rule, level, user_id, group_id, came) in enumerate(found)
     ]
     return Explanation(best, reasons)
 

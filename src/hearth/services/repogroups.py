@@ -120,10 +120,19 @@ def create(
 
 
 def _copy_rows(db: Session, source: int, target: int) -> None:
+    """``copy_permissions``: the parent's rows, inherited from it (or from the group the
+    parent's row was inherited from: ``from_group_id``, which the explainer names)."""
     for row in db.scalars(
         select(GroupUserPerm).where(GroupUserPerm.group_id == source).order_by(GroupUserPerm.row_id)
     ):
-        db.add(GroupUserPerm(group_id=target, user_id=row.user_id, level=row.level))
+        db.add(
+            GroupUserPerm(
+                group_id=target,
+                user_id=row.user_id,
+                level=row.level,
+                from_group_id=row.from_group_id or source,
+            )
+        )
     for grow in db.scalars(
         select(GroupUserGroupPerm)
         .where(GroupUserGroupPerm.group_id == source)
@@ -131,7 +140,10 @@ def _copy_rows(db: Session, source: int, target: int) -> None:
     ):
         db.add(
             GroupUserGroupPerm(
-                group_id=target, users_group_id=grow.users_group_id, level=grow.level
+                group_id=target,
+                users_group_id=grow.users_group_id,
+                level=grow.level,
+                from_group_id=grow.from_group_id or source,
             )
         )
     db.flush()
@@ -159,6 +171,7 @@ def set_user_level(db: Session, group_id: int, user_id: int, level: int) -> None
         db.add(GroupUserPerm(group_id=group_id, user_id=user_id, level=int(level)))
     else:
         row.level = int(level)
+        row.from_group_id = None
     db.flush()
 
 

@@ -28,27 +28,45 @@ from hearth.services import lookup, permissions
 from hearth.services.permissions import Actor, Level
 
 
-def set_user_level(db: Session, repo_id: int, user_id: int, level: int) -> None:
+def set_user_level(
+    db: Session, repo_id: int, user_id: int, level: int, origin: int | None = None
+) -> None:
+    """The user's row on the repository, created or changed in place; ``origin`` is the
+    repository group whose permissions it copies (``from_group_id``), None for a grant here."""
     row = db.scalar(
         select(RepoUserPerm).where(RepoUserPerm.repo_id == repo_id, RepoUserPerm.user_id == user_id)
     )
     if row is None:
-        db.add(RepoUserPerm(repo_id=repo_id, user_id=user_id, level=int(level)))
+        db.add(
+            RepoUserPerm(repo_id=repo_id, user_id=user_id, level=int(level), from_group_id=origin)
+        )
     else:
         row.level = int(level)
+        row.from_group_id = origin
     db.flush()
 
 
-def set_group_level(db: Session, repo_id: int, users_group_id: int, level: int) -> None:
+def set_group_level(
+    db: Session, repo_id: int, users_group_id: int, level: int, origin: int | None = None
+) -> None:
+    """The user group's row on the repository, as :func:`set_user_level`."""
     row = db.scalar(
         select(RepoUserGroupPerm).where(
             RepoUserGroupPerm.repo_id == repo_id, RepoUserGroupPerm.users_group_id == users_group_id
         )
     )
     if row is None:
-        db.add(RepoUserGroupPerm(repo_id=repo_id, users_group_id=users_group_id, level=int(level)))
+        db.add(
+            RepoUserGroupPerm(
+                repo_id=repo_id,
+                users_group_id=users_group_id,
+                level=int(level),
+                from_group_id=origin,
+            )
+        )
     else:
         row.level = int(level)
+        row.from_group_id = origin
     db.flush()
 
 
@@ -80,7 +98,8 @@ def write_default_rows(db: Session, actor: Actor, repo: Repository) -> None:
 
 
 def copy_from_group(db: Session, actor: Actor, repo: Repository, group_id: int) -> None:
-    """``create_repo copy_permissions``: the group's rows become repository rows."""
+    """``create_repo copy_permissions``: the group's rows become repository rows, inherited from
+    the group (or from the group the group's row was inherited from)."""
     rows = db.scalars(
         select(GroupUserPerm)
         .where(GroupUserPerm.group_id == group_id)
@@ -92,13 +111,14 @@ def copy_from_group(db: Session, actor: Actor, repo: Repository, group_id: int) 
         level = row.level
         if row.user_id == actor.default_user_id and repo.private:
             level = Level.NONE
-        set_user_level(db, repo.repo_id, row.user_id, level)
+        set_user_level(db, repo.repo_id, row.user_id, level, row.from_group_id or group_id)
     for grow in db.scalars(
         select(GroupUserGroupPerm)
         .where(GroupUserGroupPerm.group_id == group_id)
         .order_by(GroupUserGroupPerm.row_id)
     ):
-        set_group_level(db, repo.repo_id, grow.users_group_id, grow.level)
+        origin = grow.from_group_id or group_id
+        set_group_level(db, repo.repo_id, grow.users_group_id, grow.level, origin)
 
 
 def copy_from_repo(db: Session, source_id: int, target_id: int) -> None:

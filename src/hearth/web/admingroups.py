@@ -8,8 +8,11 @@ while the group holds anything, as ``delete_repo_group``) and the group's permis
 ``GET  /_admin/repo_groups``                        every group, and the "new group" form
 ``POST /_admin/repo_groups``                        ``group_name``, ``parent``, ``description``,
                                                     ``copy_permissions``
-``GET  /_admin/repo_groups/{id}/edit``              settings, permissions, delete
-``POST /_admin/repo_groups/{id}/edit``              ``group_name``, ``parent``, ``description``
+``GET  /_admin/repo_groups/{id}/edit``              settings, permissions, delete;
+                                                    ``?explain=<user>``: the permission
+                                                    explainer about that user on the group
+``POST /_admin/repo_groups/{id}/edit``              ``group_name``, ``parent``, ``description``,
+                                                    ``owner``
 ``POST /_admin/repo_groups/{id}/delete``            delete (an empty group only)
 ``POST /_admin/repo_groups/{id}/permissions``       ``holder`` (``user``/``user_group``), ``name``,
                                                     ``perm`` (``group.none``..``group.admin``,
@@ -32,12 +35,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from hearth.errors import HearthError
-from hearth.services import groupperms, lookup, repogroups
-from hearth.web import admin, pages
+from hearth.services import groupperms, lookup, pickers, repogroups
+from hearth.web import admin, explainpage, pages
 from hearth.web.pages import Visitor
 
 if TYPE_CHECKING:
     from hearth.runtime import Runtime
+    from hearth.services.permissions import Actor
 
 GROUP_PERMS = ("group.none", "group.read", "group.write", "group.admin")
 APPLY_LABELS = {
@@ -149,7 +153,7 @@ async def repo_groups(request: Request, visitor: Visitor) -> Response:
     return pages.redirect(request, visitor, f"/_admin/repo_groups/{gid}/edit?done=created")
 
 
-def _details(db: Session, gid: int) -> dict[str, Any]:
+def _details(db: Session, actor: Actor, gid: int) -> dict[str, Any]:
     group = lookup.repo_group(db, gid)
     view = repogroups.view(db, group)
     path = group.group_name
@@ -162,6 +166,7 @@ def _details(db: Session, gid: int) -> dict[str, Any]:
         "owner": view.owner,
         "repositories": view.repositories,
         "members": repogroups.members(db, gid),
+        "holders": pickers.holders(db, actor),
         "choices": [
             c for c in _choices(db) if c["path"] != path and not c["path"].startswith(path + "/")
         ],
@@ -179,7 +184,15 @@ async def _edit_page(
     typed: dict[str, str] | None = None,
     perm_typed: dict[str, str] | None = None,
 ) -> Response:
-    group = await _read(request, lambda db: _details(db, gid))
+    actor = admin.actor_of(visitor)
+    group = await _read(request, lambda db: _details(db, actor, gid))
+    explain = await explainpage.explain_widget(
+        request,
+        visitor,
+        "repository_group",
+        group["path"],
+        action=f"/_admin/repo_groups/{gid}/edit",
+    )
     return admin.render(
         request,
         visitor,
@@ -195,11 +208,14 @@ async def _edit_page(
             "group_name": group["name"],
             "parent": str(group["parent_id"] or ""),
             "description": group["description"],
+            "owner": group["owner"],
         },
         perm_typed=perm_typed
         or {"holder": "user", "name": "", "perm": "group.read", "apply_to_children": "none"},
         group_perms=GROUP_PERMS,
         apply_labels=APPLY_LABELS,
+        holders=group["holders"],
+        explain=explain,
     )
 
 
@@ -212,14 +228,19 @@ async def edit(request: Request, visitor: Visitor) -> Response:
     if request.method != "POST":
         return await _edit_page(request, visitor, gid)
     data = await pages.form(request, visitor)
-    typed = {k: pages.field(data, k) for k in ("group_name", "parent", "description")}
+    typed = {k: pages.field(data, k) for k in ("group_name", "parent", "description", "owner")}
     actor = visitor.actor
     assert actor is not None
+    owner = typed["owner"].strip() if "owner" in data else None  # without the field: unchanged
+    if owner == "":
+        return await _edit_page(
+            request, visitor, gid, status=400, error="Name the owner.", typed=typed
+        )
     repos_root = _runtime(request).settings.repos
     changes = repogroups.GroupChanges(
         group_name=typed["group_name"].strip(),
         description=typed["description"],
-        owner=None,
+        owner=owner,
         parent=int(typed["parent"]) if typed["parent"].isdigit() else "",
     )
 

@@ -4,17 +4,18 @@
 the widget other permission pages embed.
 
 A permission page embeds it in two steps: ``await explain_widget(request, visitor, type, name)``
-gives the context (the answer for ``?explain_user=`` when given, the user names for the picker),
-and ``{% from "_explain.html" import explain_widget %}{{ explain_widget(explain) }}``
-shows the picker and the chain of rules. On a page a non-administrator sees (a repository
-administrator's), the service lets them ask only about themselves, and the picker offers only
-their name. Both ask ``services/explainer.py``, which the API method
+gives the context (the answer for ``?explain=<user>`` when given, the user names for the
+picker), and ``{% from "_explain.html" import explain_widget %}{{ explain_widget(explain) }}``
+shows the picker and the chain of rules. The repository settings, the repository-group edit
+page and the user-group permission editor embed it. On a page a non-administrator sees (a
+repository administrator's), the service lets them ask only about themselves, and the picker
+offers only their name. Both ask ``services/explainer.py``, which the API method
 ``explain_permission`` and ``hearth perms explain`` also call.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
@@ -52,6 +53,7 @@ class Widget:
     usernames: list[str]
     action: str  # where the picker's GET goes
     fixed_object: bool  # the object is the page's own (only the user is picked)
+    param: str = "user"  # the query parameter naming the user
 
 
 def _ask(db: Session, visitor: Visitor, user: str, object_type: str, name: str) -> explainer.Answer:
@@ -68,12 +70,16 @@ async def explain_widget(
     object_type: str,
     name: str,
     *,
-    user_param: str = "explain_user",
+    param: str = "explain",
+    action: str | None = None,
 ) -> Widget:
     """The widget for a page about one object (``object_type`` as in ``TYPES``); the user is
-    the query's ``user_param``."""
-    user = request.query_params.get(user_param, "").strip()
-    return await _widget(request, visitor, user, object_type, name, request.url.path, True)
+    the query's ``param``, and the picker asks ``action`` (default: this page's path; a page
+    that is also rendered by the POST of another path names its own)."""
+    user = request.query_params.get(param, "").strip()
+    path = action or request.url.path
+    widget = await _widget(request, visitor, user, object_type, name, path, True)
+    return replace(widget, param=param)
 
 
 async def _widget(

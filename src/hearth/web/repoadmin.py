@@ -7,15 +7,19 @@ for whoever may create one, and a repository's settings page for its admins.
 ``POST /_admin/repos``                         ``repo_type``, ``repo_name``, ``repo_group``,
                                                ``repo_description``, ``repo_private``,
                                                ``clone_uri``, ``repo_copy_permissions``
-``GET  /<repo>/settings``                      settings, permissions, lock, caches, delete
+``GET  /<repo>/settings``                      settings, permissions, lock, caches, delete;
+                                               ``?explain=<user>``: the permission explainer
+                                               about that user on this repository
 ``POST /<repo>/settings``                      ``action``: ``save`` (``repo_name``,
                                                ``repo_group``, ``repo_description``,
                                                ``repo_private``, ``repo_landing_rev``,
                                                ``clone_uri``, ``repo_enable_locking``,
                                                ``repo_enable_statistics``,
-                                               ``repo_enable_downloads``), ``perm`` (``holder``,
-                                               ``name``, ``perm``), ``lock``, ``unlock``,
-                                               ``invalidate``, ``pull``, ``delete`` (``forks``)
+                                               ``repo_enable_downloads``, ``repo_owner``:
+                                               ``update_repo``'s ``owner``, a site admin's
+                                               only), ``perm`` (``holder``, ``name``,
+                                               ``perm``), ``lock``, ``unlock``, ``invalidate``,
+                                               ``pull``, ``delete`` (``forks``)
 =============================================  ==================================================
 
 Every action is the service call of its API method (``repos.create``/``update``/``delete``/
@@ -37,9 +41,18 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from hearth.errors import HearthError, NotFound
-from hearth.services import locks, lookup, remote, repogroups, repolisting, repoperms, repos
+from hearth.services import (
+    locks,
+    lookup,
+    pickers,
+    remote,
+    repogroups,
+    repolisting,
+    repoperms,
+    repos,
+)
 from hearth.services.permissions import Actor, Level, group_levels, has_global
-from hearth.web import admin, pages, repopages
+from hearth.web import admin, explainpage, pages, repopages
 from hearth.web.pages import Visitor
 from hearth.web.repopages import RepoPage
 
@@ -67,6 +80,7 @@ SAVE_FIELDS = (
     "repo_enable_locking",
     "repo_enable_statistics",
     "repo_enable_downloads",
+    "repo_owner",
 )
 DONE = {
     "saved": "Settings saved.",
@@ -213,6 +227,7 @@ def _settings_of(db: Session, settings: Settings, actor: Actor, repo_id: int) ->
     return {
         "id": repo.repo_id,
         "name": repo.repo_name,
+        "owner": lookup.user(db, repo.owner_id).username,
         "last": last,
         "type": repo.repo_type,
         "group_id": group.group_id if group is not None else None,
@@ -228,6 +243,7 @@ def _settings_of(db: Session, settings: Settings, actor: Actor, repo_id: int) ->
         "members": repoperms.members(db, repo.repo_id),
         "groups": _writable_groups(db, actor),
         "landing_choices": _landing_choices(settings, repo),
+        "holders": pickers.holders(db, actor),
     }
 
 
@@ -253,6 +269,7 @@ def _typed_from(s: dict[str, Any]) -> dict[str, str]:
         "repo_enable_locking": on[bool(s["enable_locking"])],
         "repo_enable_statistics": on[bool(s["enable_statistics"])],
         "repo_enable_downloads": on[bool(s["enable_downloads"])],
+        "repo_owner": s["owner"],
     }
 
 
@@ -272,6 +289,10 @@ async def _settings_page(
             return _settings_of(db, runtime.settings, view.actor, view.repo.repo_id)
 
     s = await pages.blocking(load)
+    repo_url = "/" + quote(s["name"])
+    explain = await explainpage.explain_widget(
+        view.request, view.visitor, "repository", s["name"], action=repo_url + "/settings"
+    )
     return view.render(
         "repo_settings.html",
         status=status,
@@ -283,13 +304,17 @@ async def _settings_page(
         done=DONE.get(view.request.query_params.get("done", ""), ""),
         repo_perms=REPO_PERMS,
         apply_labels=None,
-        repo_url="/" + quote(s["name"]),
+        holders=s["holders"],
+        explain=explain,
+        repo_url=repo_url,
     )
 
 
-def _changes(db: Session, typed: dict[str, str]) -> dict[str, Any]:
+def _changes(db: Session, typed: dict[str, str], owner: str | None) -> dict[str, Any]:
+    """``update_repo``'s changes from the form (``owner`` None: unchanged)."""
     group = typed["repo_group"]
     return {
+        "owner": owner,
         "name": typed["repo_name"].strip(),
         "group": int(group) if group.isdigit() else "",
         "description": typed["repo_description"],
@@ -344,11 +369,19 @@ async def settings_page(view: RepoPage) -> Response:
 
     if action == "save":
         typed = {k: pages.field(data, k) for k in SAVE_FIELDS}
+        # only a site admin's form has the owner field (the service refuses anyone else an
+        # owner, as update_repo does); a form without it leaves the owner as it is
+        owner = typed["repo_owner"].strip() if "repo_owner" in data else None
+        problem = ""
         if not typed["repo_name"].strip():
-            return await _settings_page(view, status=400, error="Name the repository.", typed=typed)
+            problem = "Name the repository."
+        elif owner == "":
+            problem = "Name the owner."
+        if problem:
+            return await _settings_page(view, status=400, error=problem, typed=typed)
 
         def save(db: Session) -> tuple[str, str]:
-            repo = repos.update(db, actor, settings, repo_id, _changes(db, typed))
+            repo = repos.update(db, actor, settings, repo_id, _changes(db, typed, owner))
             return repo.repo_name, "saved"
 
         work: Callable[[Session], tuple[str, str]] = save

@@ -3,6 +3,8 @@
 and user groups may read, change (write) or administer it, and the ``default`` user's row.
 
 For the group's admins (``services/usergroups.py`` decides; anyone else gets the missing page).
+``?explain=<user>`` shows the permission explainer about that user on the group
+(``web/explainpage.py``).
 Each change is the service call of ``grant_user_permission_to_user_group`` and its siblings, in
 one transaction; a refusal is shown on the form with what was typed.
 """
@@ -17,8 +19,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from hearth.errors import HearthError
-from hearth.services import usergroups
-from hearth.web import admin, pages
+from hearth.services import pickers, usergroups
+from hearth.web import admin, explainpage, pages
 from hearth.web.pages import Visitor
 
 if TYPE_CHECKING:
@@ -42,9 +44,13 @@ async def _page(
 
     def load(db: Session) -> dict[str, Any]:
         group, rows = usergroups.permission_rows(db, actor, gid)
-        return {"id": gid, "name": group.group_name, "members": rows}
+        holders = pickers.holders(db, actor)
+        return {"id": gid, "name": group.group_name, "members": rows, "holders": holders}
 
     g = await admin.read(request, load)
+    explain = await explainpage.explain_widget(
+        request, visitor, "user_group", g["name"], action=f"/_admin/user_groups/{gid}/permissions"
+    )
     return pages.render(
         request,
         visitor,
@@ -55,6 +61,8 @@ async def _page(
         perm_typed=perm_typed or {"holder": "user", "name": "", "perm": "usergroup.read"},
         perms=PERMS,
         apply_labels=None,
+        holders=g["holders"],
+        explain=explain,
         done=DONE.get(request.query_params.get("done", ""), ""),
     )
 

@@ -138,7 +138,8 @@ def explain_permission(
     on which they have no permission at all is answered as missing.
 
     Result: `{"user": NAME, "object": {"type": "repository"|"repository_group"|"user_group",
-    "name": NAME}, "permission": P, "because": [{"rule", "permission", "via", "effective"}, ...]}`.
+    "name": NAME}, "permission": P, "because": [{"rule", "permission", "via", "effective",
+    "inherited_from"}, ...]}`.
     `permission` is exactly what `get_user`'s `permissions` reports for the object (e.g.
     `repository.write`; `repository.none` where `get_user` omits a none). `because` lists every
     rule that gives the user a level on the object, strongest first; the first is `effective`
@@ -148,8 +149,11 @@ def explain_permission(
     is a member of; `via` the group), `default user` (the row of the `default` user: what
     everybody gets), `private` (a private repository gives nothing through the `default` user).
     Inheritance from repository groups works as in Kallithea: granting on a group with
-    `apply_to_children` writes rows on what is inside, which then show as `direct grant` or
-    `user group`. The rules are read from the rows the access checks themselves take the
+    `apply_to_children` (or creating with `copy_permissions`) writes rows on what is inside;
+    such a row's `inherited_from` is the full name of the repository group whose grant wrote
+    it (`null` for a row written on the object itself, or before Hearth recorded where rows
+    come from), and a later grant on the object itself makes it the object's own again. The
+    rules are read from the rows the access checks themselves take the
     highest of (`services/permissions.py`), so the answer cannot disagree with a check."""
     answer = explainer.explain_permission(
         call.db, call.actor, userid, repoid, repogroupid, usergroupid
