@@ -4,7 +4,7 @@ repository group whose grant wrote the row on something inside it (``apply_to_ch
 written on the object itself, and for every row that exists before this revision
 
 Revision ID: 0015_permission_origin
-Revises: 0013_api_key_last_used
+Revises: 0014_task_progress
 """
 
 from __future__ import annotations
