@@ -6,7 +6,8 @@ Every ``hearth serve`` worker binds a socket of its own and renames it onto
 leaves the path to whoever replaced it (it removes the path only while it is still its own).
 Sessions run in threads, as the CLI would run them: the permission check in a database
 session (``sshaccess.prepare``), the plan's child with sshd's descriptors as its stdin, stdout
-and stderr, the exit status to ``ssh-serve``, then the bookkeeping (``sshaccess.finish``). On
+and stderr, the exit status to ``ssh-serve``, then the bookkeeping (``sshaccess.finish``), as the
+built-in server does it: after the client has its answer. On
 shutdown the worker stops taking sessions and waits up to ``shutdown_grace`` for those
 running, so a push in flight during a restart is still booked.
 """
@@ -112,10 +113,11 @@ class HandoffServer:
                 if sshwire.peer_uid(conn) not in (os.getuid(), 0):
                     return  # not the user sshd runs Hearth as: no answer, nothing run
                 request, fds = _receive(conn)
-                status = self._serve(request, fds)
-                fds = []  # closed by _serve
+                status, plan = self._serve(request, fds)
                 with contextlib.suppress(OSError):
                     conn.sendall(sshwire.encode({"status": status}) + b"\n")
+            if plan is not None:  # as the built-in server: after the client has its status
+                self._finish(plan, status)
         except Exception:
             log.exception("SSH hand-over failed")
         finally:
@@ -125,8 +127,9 @@ class HandoffServer:
             with self._lock:
                 self._sessions.discard(threading.current_thread())
 
-    def _serve(self, request: dict[str, object], fds: list[int]) -> int:
-        """Decide and run one session; closes ``fds``. Its exit status."""
+    def _serve(self, request: dict[str, object], fds: list[int]) -> tuple[int, Plan | None]:
+        """Decide and run one session; closes ``fds``. Its exit status, and the plan whose
+        bookkeeping is left to do."""
         runtime = self.runtime
         stdin, stdout, stderr = fds
         plan: Plan | None = None
@@ -144,7 +147,7 @@ class HandoffServer:
                     )
             except Refused as refused:
                 _write(stderr, f"{refused}\n")
-                return 1
+                return 1, None
             for notice in plan.notices:
                 _write(stderr, f"{notice}\n")
             try:
@@ -157,11 +160,11 @@ class HandoffServer:
             SSH_SESSIONS.labels("sshd", plan.service).inc()
         finally:
             for fd in fds:  # the child has its own copies; holding ours would delay sshd's EOF
-                os.close(fd)
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            fds.clear()  # closed once: the number may be another thread's a moment later
         status = child.wait()
-        status = status if status >= 0 else 1
-        self._finish(plan, status)
-        return status
+        return (status if status >= 0 else 1), plan
 
     def _finish(self, plan: Plan, status: int) -> None:
         runtime = self.runtime
