@@ -9,6 +9,7 @@ with nothing but ``hearth.smarthttp``. ``bench/clone.py`` serves the same router
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import re
 import shutil
@@ -596,7 +597,11 @@ def test_git_failure_before_output_is_500(tmp_path: Path) -> None:
 
     scope = {"type": "http", "method": "GET", "headers": [], "query_string": b""}
     request = GitRequest("git-upload-pack", advertise=True)
-    result = asyncio.run(serve_git(scope, receive, send, tmp_path / "missing", request))
+    # on a thread of its own: a browser test earlier in this process leaves Playwright's event
+    # loop running on the main thread, where asyncio.run refuses to start another
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        coroutine = serve_git(scope, receive, send, tmp_path / "missing", request)
+        result = pool.submit(asyncio.run, coroutine).result()
     assert sent[0]["status"] == 500
     assert result.returncode not in (0, None) and not result.ok
     assert b"missing" in result.stderr
