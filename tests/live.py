@@ -2,9 +2,12 @@
 """A real Hearth server in a subprocess on a random port, and a small client for tests.
 
 Each server has its own ``HEARTH_HOME`` and database (a SQLite file, or a fresh PostgreSQL database),
-is initialised with ``hearth init``, exactly as an operator does. Keys are issued in this process
-by the service ``hearth admin api-key`` calls (``services/keys.py``, on the server's database): a
-Python process per key cost about a second, and the suite issues hundreds.
+is initialised by the service ``hearth init`` calls (``services/bootstrap.py``) with the settings
+``hearth init`` would read from the same environment, and is then served by a real ``hearth
+serve``. Keys are issued in this process by the service ``hearth admin api-key`` calls
+(``services/keys.py``, on the server's database). Both run here rather than in a process of their
+own: a ``hearth`` process costs about a second of CPU, the suite starts about a hundred servers and
+issues hundreds of keys, and the command ``hearth init`` itself is tested in test_admin_cli.py.
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ from typing import Any
 
 import httpx
 
+from hearth.config import load_settings
 from hearth.db.session import Database
-from hearth.services import keys, lookup
+from hearth.services import bootstrap, keys, lookup
 
 PG_URL = os.environ.get("HEARTH_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -136,9 +140,19 @@ class LiveServer:
             raise AssertionError(f"hearth {' '.join(args)} failed: {result.stderr}{result.stdout}")
         return result
 
+    def init(self) -> None:
+        """What ``hearth init`` does with this server's environment, in this process (module
+        docstring): ``hearth.toml`` is looked for where ``hearth init`` would look for it."""
+        settings = load_settings(environ=self.env)
+        database = Database(settings.database_url)
+        try:
+            bootstrap.initialise(database, settings)
+        finally:
+            database.dispose()
+
     def start(self) -> LiveServer:
         self.home.mkdir(parents=True, exist_ok=True)
-        self.cli("init")
+        self.init()
         self.admin_key = self.api_key("admin")
         self._spawn()
         return self

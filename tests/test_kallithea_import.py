@@ -3,7 +3,7 @@
 
 ``fixtures/kallithea-0.7-instance.tar.gz`` was made by Kallithea 0.7.0 itself (its README is the
 shared fixture README: passwords, facts, inventory). Each test unpacks it, initialises a Hearth
-instance as an operator does (``hearth init``), runs the import as a real process and then checks
+instance as ``hearth init`` does (``tests/live.py``), runs the import as a real process and checks
 through a live server, the JSON-RPC API and real ``git`` / ``hg`` clients: every user signs in with
 the old password exactly when Kallithea would let them, every key keeps working (the expired one
 does not), every user sees the repositories Kallithea showed them at the level it gave them, the
@@ -164,7 +164,7 @@ class Target:
             url = f"sqlite:///{home / 'hearth.db'}"
         home.mkdir(parents=True, exist_ok=True)
         self.live = LiveServer(home, url)
-        self.live.cli("init")
+        self.live.init()  # what `hearth init` does (tests/live.py)
 
     def import_(self, instance: Path, *extra: str) -> subprocess.CompletedProcess[str]:
         return self.live.cli(
