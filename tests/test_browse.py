@@ -23,7 +23,6 @@ from tests.vcs_fixtures import (
     AUTHOR,
     BINARY,
     Built,
-    build,
     clean_env,
     epoch,
     git,
@@ -31,6 +30,7 @@ from tests.vcs_fixtures import (
     hg_date,
     publish,
     run,
+    shared_build,
 )
 
 KINDS = ["git", "hg"]
@@ -107,12 +107,14 @@ class Hosted:
 
 @pytest.fixture(scope="session")
 def histories(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Built]:
-    """The shared history per backend, built with the binaries once per session."""
+    """The shared history per backend (a copy of the run's one build, ``shared_build``)."""
     built: dict[str, Built] = {}
 
     def get(kind: str) -> Built:
         if kind not in built:
-            built[kind] = build(kind, tmp_path_factory.mktemp(f"browse-{kind}"))
+            built[kind] = shared_build(
+                kind, tmp_path_factory, tmp_path_factory.mktemp(f"browse-{kind}")
+            )
         return built[kind]
 
     return get

@@ -16,7 +16,7 @@ import pytest
 
 from tests.browser import shot
 from tests.live import LiveServer, unique
-from tests.vcs_fixtures import Built, build, git, hg
+from tests.vcs_fixtures import Built, git, hg, shared_build
 
 KINDS = ["git", "hg"]
 
@@ -26,7 +26,9 @@ def repos(web_server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> d
     """A public repository per backend holding the shared history of ``vcs_fixtures.py``."""
     made: dict[str, Any] = {}
     for kind in KINDS:
-        built: Built = build(kind, tmp_path_factory.mktemp(f"browser-code-{kind}"))
+        built: Built = shared_build(
+            kind, tmp_path_factory, tmp_path_factory.mktemp(f"browser-code-{kind}")
+        )
         name = unique(f"code-{kind}-")
         web_server.ok("create_repo", repo_name=name, repo_type=kind)
         dest = web_server.home / "repos" / name

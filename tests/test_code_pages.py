@@ -23,7 +23,7 @@ import pytest
 
 from tests import pagecheck
 from tests.live import LiveServer, new_server, unique
-from tests.vcs_fixtures import HG, Built, build, epoch, git, hg, run
+from tests.vcs_fixtures import HG, Built, epoch, git, hg, run, shared_build
 
 KINDS = ["git", "hg"]
 PASSWORD = "correct horse battery"
@@ -120,7 +120,7 @@ def site(
 ) -> Iterator[Site]:
     kind = request.param
     base = tmp_path_factory.mktemp(f"code-{kind}")
-    built = build(kind, base)
+    built = shared_build(kind, tmp_path_factory, base)
     built.commit(
         "c6",
         {"pic.png": png(), "big.txt": BIG, "blob.dat": b"\x00\x01binary\x00" * 50},

@@ -22,7 +22,7 @@ import pytest
 
 from tests.live import LiveServer, new_server, unique
 from tests.test_web_views import issue_keys, new_user
-from tests.vcs_fixtures import Built, build, git, make_git_history, publish, run
+from tests.vcs_fixtures import Built, git, make_git_history, publish, run, shared_build
 
 KINDS = ["git", "hg"]
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -111,7 +111,10 @@ def feed_urls(name: str) -> dict[str, list[str]]:
 
 @pytest.fixture(scope="module")
 def histories(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Built]:
-    return {kind: build(kind, tmp_path_factory.mktemp(f"feed-{kind}")) for kind in KINDS}
+    return {
+        kind: shared_build(kind, tmp_path_factory, tmp_path_factory.mktemp(f"feed-{kind}"))
+        for kind in KINDS
+    }
 
 
 @dataclass

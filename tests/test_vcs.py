@@ -23,7 +23,6 @@ from tests.vcs_fixtures import (
     BINARY,
     Built,
     apply_patch,
-    build,
     checkout_at,
     clean_env,
     copy_built,
@@ -32,6 +31,7 @@ from tests.vcs_fixtures import (
     hg,
     make_git_history,
     run,
+    shared_build,
     tree_of_dir,
     unpack,
     write,
@@ -45,12 +45,14 @@ KINDS = ["git", "hg"]
 
 @pytest.fixture(scope="session")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Built]:
-    """The shared history per backend, built with the binaries once per session."""
+    """The shared history per backend (a copy of the run's one build, ``shared_build``)."""
     built: dict[str, Built] = {}
 
     def get(kind: str) -> Built:
         if kind not in built:
-            built[kind] = build(kind, tmp_path_factory.mktemp(f"template-{kind}"))
+            built[kind] = shared_build(
+                kind, tmp_path_factory, tmp_path_factory.mktemp(f"template-{kind}")
+            )
         return built[kind]
 
     return get

@@ -15,7 +15,7 @@ import pytest
 
 from hearth import vcs
 from hearth.vcs import diffparse
-from tests.vcs_fixtures import BINARY, HG, Built, build, copy_built, git, hg, run
+from tests.vcs_fixtures import BINARY, HG, Built, copy_built, git, hg, run, shared_build
 
 KINDS = ["git", "hg"]
 
@@ -26,7 +26,9 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Built]
 
     def get(kind: str) -> Built:
         if kind not in built:
-            built[kind] = build(kind, tmp_path_factory.mktemp(f"browse-{kind}"))
+            built[kind] = shared_build(
+                kind, tmp_path_factory, tmp_path_factory.mktemp(f"browse-{kind}")
+            )
         return built[kind]
 
     return get

@@ -31,13 +31,13 @@ from tests.vcs_fixtures import (
     BINARY,
     Built,
     apply_patch,
-    build,
     checkout_at,
     clean_env,
     git,
     hg,
     publish,
     run,
+    shared_build,
     tree_of_dir,
     unpack,
 )
@@ -59,8 +59,11 @@ NOT_FOUND = (404, TEXT, b"Repository not found")
 
 @pytest.fixture(scope="module")
 def histories(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Built]:
-    """The shared history of ``vcs_fixtures`` per backend, built with the binaries once."""
-    return {kind: build(kind, tmp_path_factory.mktemp(f"web-{kind}")) for kind in KINDS}
+    """The shared history of ``vcs_fixtures`` per backend (a copy of the run's one build)."""
+    return {
+        kind: shared_build(kind, tmp_path_factory, tmp_path_factory.mktemp(f"web-{kind}"))
+        for kind in KINDS
+    }
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,9 @@ configuration is kept out so a developer's ``~/.gitconfig`` or ``~/.hgrc`` canno
 from __future__ import annotations
 
 import calendar
+import fcntl
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -18,6 +20,7 @@ import tarfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 HG = str(Path(sys.executable).with_name("hg"))
 AUTHOR = "Alice Example <alice@example.com>"
@@ -195,6 +198,33 @@ def build_hg(base: Path) -> Built:
 
 def build(kind: str, base: Path) -> Built:
     return build_git(base) if kind == "git" else build_hg(base)
+
+
+def shared_build(kind: str, tmp_path_factory: Any, dest: Path) -> Built:
+    """What ``build(kind, dest)`` makes, copied from the one build of the whole run.
+
+    The history is the same every time (fixed authors, dates and messages), and building it
+    takes some forty ``git`` and ``hg`` processes; seven modules use it, each on every pytest-xdist
+    worker that runs its tests. The first to ask builds it below the run's shared temporary
+    directory (under a lock, so workers wait for it instead of building it again); everyone gets a
+    copy of their own, laid out below ``dest`` as ``build`` lays it out, to change as they like."""
+    run_root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        run_root = run_root.parent  # shared by the workers of this run
+    root = run_root / f"shared-history-{kind}"
+    ids_file = root / "ids.json"
+    with open(f"{root}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not ids_file.exists():
+            shutil.rmtree(root, ignore_errors=True)  # a build that failed half-way
+            root.mkdir()
+            ids_file.write_text(json.dumps(build(kind, root).ids))
+    ids = json.loads(ids_file.read_text())
+    if kind == "git":
+        template = Built("git", root / "git-repo", root / "git-work", ids)
+    else:
+        template = Built("hg", root / "hg-repo", root / "hg-repo", ids)
+    return copy_built(template, dest)
 
 
 def copy_built(built: Built, dest: Path) -> Built:
