@@ -679,6 +679,22 @@ def test_move_removes_the_sources(fresh: tuple[Target, Path]) -> None:
     assert not list((instance / "repos" / ".rc_gist_store").iterdir())
 
 
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """What a plain import of the fixture into a fresh SQLite target ends in, as the stable
+    snapshot (``_snapshot(…, volatile=False)``): every other way of importing it (killed and run
+    again, from PostgreSQL) must end in the same. Made once: it is the same every time."""
+    tmp = tmp_path_factory.mktemp("kallithea-reference")
+    instance = unpack(tmp / "source")
+    target = Target(tmp / "hearth", "sqlite")
+    try:
+        proc = target.import_(instance)
+        assert proc.returncode == 0, proc.stderr + proc.stdout
+        return _snapshot(target, volatile=False)
+    finally:
+        target.close()
+
+
 @pytest.mark.parametrize(
     "kill_at",
     [
@@ -687,12 +703,12 @@ def test_move_removes_the_sources(fresh: tuple[Target, Path]) -> None:
         "import: placing projects/libs/corelib",  # in the middle of the renames
     ],
 )
-def test_killed_import_rerun_gives_the_same_result(tmp_path: Path, kill_at: str) -> None:
-    reference = Target(tmp_path / "reference", "sqlite")
+def test_killed_import_rerun_gives_the_same_result(
+    tmp_path: Path, kill_at: str, reference: dict[str, Any]
+) -> None:
     target = Target(tmp_path / "hearth", "sqlite")
     try:
         instance = unpack(tmp_path / "source")
-        assert reference.import_(instance).returncode == 0
         argv = [
             sys.executable,
             "-m",
@@ -722,9 +738,8 @@ def test_killed_import_rerun_gives_the_same_result(tmp_path: Path, kill_at: str)
             # three repositories were renamed into place before the kill: the rerun removed them
             assert "hello-git" in killed["paths"] and killed["tables"]["repositories"] == []
             assert len(report_of(rerun)["recovered"]) >= 3
-        assert _snapshot(target, volatile=False) == _snapshot(reference, volatile=False)
+        assert _snapshot(target, volatile=False) == reference
     finally:
-        reference.close()
         target.close()
 
 
@@ -773,23 +788,20 @@ def copy_to_postgres(instance: Path) -> str:
     return url
 
 
-def test_postgres_source_gives_the_same_result(tmp_path: Path) -> None:
+def test_postgres_source_gives_the_same_result(tmp_path: Path, reference: dict[str, Any]) -> None:
     _need_postgres()
     instance = unpack(tmp_path / "source")
     pg_source = copy_to_postgres(instance)
-    reference = Target(tmp_path / "reference", "sqlite")
     target = Target(tmp_path / "hearth", "sqlite")
     try:
-        assert reference.import_(instance).returncode == 0
         proc = target.live.cli(
             "admin", "import-kallithea", "--db", pg_source, "--repos", str(instance / "repos"),
             "--json", check=False,
         )  # fmt: skip
         assert proc.returncode == 0, proc.stderr
         assert report_of(proc)["source"].startswith("postgresql")
-        assert _snapshot(target, volatile=False) == _snapshot(reference, volatile=False)
+        assert _snapshot(target, volatile=False) == reference
     finally:
-        reference.close()
         target.close()
         drop_pg_database(pg_source)
 
