@@ -142,9 +142,13 @@ def front(tmp_path: Path) -> Iterator[tuple[Cluster, Nginx]]:
 
 
 def big_work(clients: Clients, kind: str, size: int = 100 * MB) -> Path:
+    """A working copy with one commit of ``size`` random bytes in four files. git's copy stores
+    objects uncompressed (``core.compression=0``, so the pushed pack is too): random bytes do not
+    compress, deflating them only cost CPU, and the same hundred megabytes go through nginx."""
     work = clients.path("big")
     if kind == "git":
         clients.git("init", "-q", "-b", "master", str(work))
+        clients.git("config", "core.compression", "0", cwd=work)
     else:
         clients.hg("init", str(work))
     for index in range(4):
