@@ -40,10 +40,24 @@ def unique(prefix: str = "t") -> str:
     return f"{prefix}{next(_counter)}x{uuid.uuid4().hex[:6]}"
 
 
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+_PORT_BASE = 10000 + 2500 * (int(_WORKER) % 8 if _WORKER.isdigit() else 0)
+_next_ports = itertools.cycle(range(_PORT_BASE, _PORT_BASE + 2500))
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A port nothing listens on, for a server the test starts next. Each xdist worker takes
+    its ports from a range of its own below the kernel's ephemeral ones (32768 and up): two
+    workers asking the kernel for "any free port" could be handed the same one between
+    the asking and a server's binding it."""
+    for port in _next_ports:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError("unreachable")
 
 
 def postgres_available() -> bool:

@@ -132,3 +132,32 @@ def test_a_taken_port_is_one_clear_line(
             assert len(lines) == 1 and f"cannot listen on 127.0.0.1:{port}" in lines[0], lines
     finally:
         holder.close()
+
+
+def test_a_port_taken_by_a_shared_listener_is_refused_too(
+    make_server: Callable[..., LiveServer],
+) -> None:
+    """Our own listeners carry SO_REUSEPORT, so Linux would let a second server bind beside one
+    of them and split the connections (an SSH server answering HTTP): both the HTTP port and
+    the SSH port are refused instead."""
+    live = make_server()
+    port = free_port()
+    holder = socket.socket()
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    holder.bind(("127.0.0.1", port))
+    holder.listen()
+    try:
+        for name, other in (("HEARTH_PORT", {}), ("HEARTH_SSH_PORT", {"HEARTH_PORT": "0"})):
+            env = {**live.env, **other, name: str(port)}
+            result = subprocess.run(
+                [sys.executable, "-m", "hearth", "serve"],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert result.returncode == 2, (name, result.stderr)
+            lines = result.stderr.strip().splitlines()
+            assert len(lines) == 1 and f"cannot listen on 127.0.0.1:{port}" in lines[0], lines
+    finally:
+        holder.close()

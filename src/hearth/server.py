@@ -51,6 +51,7 @@ class ServeOptions:
     log_config: dict[str, Any]
     home: Path | None = None  # for the metrics directory
     shutdown_grace: float = WORKER_GRACE
+    ssh_port: int = 0  # the built-in SSH server's, which every worker binds itself
 
 
 def prepare_metrics(home: Path) -> None:
@@ -140,10 +141,39 @@ def _listening(host: str, port: int) -> socket.socket:
     return sock
 
 
+class PortTaken(OSError):
+    """:func:`claim` found ``port`` taken (the HTTP port or the SSH one)."""
+
+    def __init__(self, errno: int | None, strerror: str | None, port: int) -> None:
+        super().__init__(errno, strerror)
+        self.port = port
+
+
+def claim(host: str, port: int) -> None:
+    """Raise OSError (address in use) if anything listens on ``host:port``.
+
+    The listening sockets carry ``SO_REUSEPORT`` so that several workers share a port, and
+    Linux lets *any* process of the same user bind such a port beside them: a second
+    ``hearth serve`` on a taken port (or a test server handed a port another just took) would
+    start without a word and get half the connections — an SSH server answering HTTP
+    requests. A plain bind, without the option, fails on any listener, so it is tried first.
+    """
+    if port == 0:
+        return
+    try:
+        probe = _socket(host, port, reuse_port=False)
+    except OSError as exc:
+        raise PortTaken(exc.errno, exc.strerror, port) from exc
+    probe.close()
+
+
 def serve(options: ServeOptions) -> None:
-    """Serve until SIGTERM/SIGINT (see the module docstring). Raises OSError when the address
+    """Serve until SIGTERM/SIGINT (see the module docstring). Raises OSError when an address
     cannot be bound."""
-    sockets = [_listening(options.host, options.port)]  # fails now if the address is taken
+    claim(options.host, options.port)
+    if options.ssh_port:
+        claim(options.host, options.ssh_port)
+    sockets = [_listening(options.host, options.port)]
     sockets += [_listening(options.host, options.port) for _ in range(options.workers - 1)]
     if options.home is not None:
         prepare_metrics(options.home)

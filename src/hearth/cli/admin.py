@@ -95,7 +95,7 @@ def serve(
 ) -> None:
     """Serve the API, clone/push and web views."""
     from hearth.logs import log_config
-    from hearth.server import ServeOptions
+    from hearth.server import PortTaken, ServeOptions
     from hearth.server import serve as run_server
 
     config = settings()
@@ -121,13 +121,13 @@ def serve(
         log_config=log_config(config.log_level, config.log_format),
         home=config.home,
         shutdown_grace=config.shutdown_grace,
+        ssh_port=config.ssh_port,
     )
     try:
         run_server(options)
     except OSError as exc:
-        raise fail(
-            f"cannot listen on {options.host}:{options.port}: {exc.strerror or exc}", 2
-        ) from None
+        port = exc.port if isinstance(exc, PortTaken) else options.port
+        raise fail(f"cannot listen on {options.host}:{port}: {exc.strerror or exc}", 2) from None
 
 
 app.command()(doctor)
